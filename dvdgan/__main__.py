@@ -1,0 +1,5 @@
+import sys
+
+from dvdgan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,375 @@
+"""Nested dataclass configuration, YAML presets and ``key.sub=value`` overrides.
+
+Paper values (arXiv 1907.06571 v2, section 4) are the dataclass defaults; choices the paper does not state are
+marked ``[ours]`` in the comments. Presets live in ``dvdgan/presets/*.yaml`` as overrides of these defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem: unknown key, wrong type, invalid value or unknown preset."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GeneratorConfig:
+    """Generator hyper-parameters [paper v2 section 3, Fig. 3]."""
+
+    z_dim: int = 120  # [paper] noise dimension
+    embed_dim: int = 120  # [paper] class embedding dimension; cond = [z; e(y)]
+    ch: int = 96  # [ours, BigGAN] base width; level widths come from the BigGAN table
+    gru_kernel: int = 3  # [ours] ConvGRU kernel size
+    bn_pool_time: bool = False  # [ours flag] pool BN statistics over time (paper: per time step)
+    bn_eps: float = 1e-5  # [ours, BigGAN]
+    bn_momentum: float = 0.1  # [ours, PyTorch default]
+
+    def __post_init__(self) -> None:
+        _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel")
+        if self.gru_kernel % 2 != 1:
+            raise ConfigError(f"model.generator.gru_kernel must be odd, got {self.gru_kernel}")
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Dual discriminator hyper-parameters [paper v2 section 3]."""
+
+    ch: int = 96  # [ours, BigGAN] base width of D_S and D_T
+    k_frames: int = 8  # [paper] frames sampled per video for D_S
+    temporal_pool: int = 2  # [paper] phi = 2x2 average pooling before D_T
+    temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
+
+    def __post_init__(self) -> None:
+        _positive(self, "ch", "k_frames", "temporal_pool")
+        if self.temporal_3d_blocks < 0:
+            raise ConfigError("model.discriminator.temporal_3d_blocks must be >= 0")
+
+
+@dataclass
+class ModelConfig:
+    """What the networks need to know: clip shape, classes, and the two sub-networks."""
+
+    resolution: int = 64  # frame height = width; a power of two >= 16
+    num_frames: int = 12  # frames in a clip (for DVD-GAN-FP: context + predicted)
+    context_frames: int = 0  # DVD-GAN-FP conditioning frames C (0 = plain synthesis) [paper v1 section 3.2]
+    num_classes: int = 600  # 0 = unconditional
+    channels: int = 3
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def __post_init__(self) -> None:
+        res = self.resolution
+        if res < 16 or res & (res - 1):
+            raise ConfigError(f"model.resolution must be a power of two >= 16, got {res}")
+        if self.num_frames < 1:
+            raise ConfigError(f"model.num_frames must be >= 1, got {self.num_frames}")
+        if not 0 <= self.context_frames < self.num_frames:
+            raise ConfigError(
+                f"model.context_frames must be in [0, num_frames={self.num_frames}), got {self.context_frames}"
+            )
+        if self.num_classes < 0:
+            raise ConfigError(f"model.num_classes must be >= 0, got {self.num_classes}")
+        if self.discriminator.k_frames > self.generated_frames:
+            raise ConfigError(
+                f"model.discriminator.k_frames={self.discriminator.k_frames} exceeds the "
+                f"{self.generated_frames} generated frames per clip"
+            )
+        if res % self.discriminator.temporal_pool:
+            raise ConfigError("model.resolution must be divisible by model.discriminator.temporal_pool")
+
+    @property
+    def generated_frames(self) -> int:
+        """Frames the generator emits (P for DVD-GAN-FP, T otherwise)."""
+        return self.num_frames - self.context_frames
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Data, training, evaluation
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DataConfig:
+    """Where clips come from [design section 6]. ``source`` is a data spec string, see ``dvdgan.data``."""
+
+    source: str = "shapes"  # shapes | motion | digits | folder:/path | prepared:/path | npz:/path
+    frame_stride: int = 1  # temporal stride between sampled frames (Kinetics synthesis: 2 [paper])
+    hflip: bool = False  # random horizontal flip of training clips [ours]
+    num_workers: int = 0  # DataLoader worker processes
+    split: str = "train"  # train | test | all (UCF-101 split files, Kinetics CSV)
+    split_index: int = 1  # UCF-101 split 1..3
+    annotations: str = ""  # Kinetics CSV file (label,youtube_id,time_start,time_end,split)
+    length: int = 50_000  # virtual length of procedural datasets
+
+    def __post_init__(self) -> None:
+        _positive(self, "frame_stride", "length")
+        if self.num_workers < 0:
+            raise ConfigError("data.num_workers must be >= 0")
+        _choice(self, "split", ("train", "test", "all"))
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation recipe [paper v2 section 4]; defaults are the paper's."""
+
+    steps: int = 300_000  # [paper] generator steps
+    batch_size: int = 512  # [paper] global batch per D or G step
+    micro_batch: int = 0  # per-rank forward batch; 0 = batch_size / world_size (no accumulation)
+    lr_g: float = 1e-4  # [paper]
+    lr_d: float = 5e-4  # [paper]
+    betas: list[float] = field(default_factory=lambda: [0.0, 0.999])  # [ours, BigGAN]
+    adam_eps: float = 1e-8  # [ours, BigGAN]
+    d_steps: int = 2  # [paper] D steps per G step
+    ema_decay: float = 0.9999  # [paper v1]
+    ema_start: int = 20_000  # [paper v1] step from which the EMA accumulates
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: str = "fp32"  # fp32 | bf16 (autocast, GPUs)
+    compile: bool = False  # torch.compile G and D (GPUs)
+    log_every: int = 10
+    sample_every: int = 500  # write a sample grid every N steps (0 = never)
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    eval_every: int = 0  # in-loop metrics every N steps (0 = never)
+    truncation: float = 0.0  # sampling truncation for grids (0 = none)
+
+    def __post_init__(self) -> None:
+        _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.micro_batch < 0:
+            raise ConfigError("train.micro_batch must be >= 0")
+        _choice(self, "precision", ("fp32", "bf16"))
+
+
+@dataclass
+class EvalConfig:
+    """In-loop and ``dvdgan eval`` metrics [design section 7]."""
+
+    metrics: list[str] = field(default_factory=lambda: ["fvd"])  # fvd | is | kvd | class_acc
+    num_samples: int = 2048  # generated clips per evaluation (fvd2048_16f uses 2048)
+    batch_size: int = 8
+    resize: str = "tf1"  # tf1 (the original FVD) | half_pixel (PyTorch-style, NOT comparable)
+
+
+@dataclass
+class DVDGANConfig:
+    """The whole configuration of a run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DVDGANConfig:
+        return _build(cls, data, "")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml())
+
+    @classmethod
+    def load(cls, path: str | Path) -> DVDGANConfig:
+        return cls.from_dict(_read_yaml(Path(path)))
+
+    def override(self, assignments: list[str]) -> DVDGANConfig:
+        """Return a copy with ``a.b.c=value`` assignments applied (values parsed as YAML)."""
+        data = self.to_dict()
+        for item in assignments:
+            if "=" not in item:
+                raise ConfigError(f"override {item!r} must look like key.sub=value")
+            key, raw = item.split("=", 1)
+            _set_path(type(self), data, key.strip(), yaml.safe_load(raw) if raw.strip() else "")
+        return type(self).from_dict(data)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Presets
+# --------------------------------------------------------------------------------------------------------------
+
+DEFAULT_PRESET = "tiny"
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the presets shipped in ``dvdgan/presets``."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_dict(name: str) -> dict[str, Any]:
+    """The preset's overrides, with ``base:`` inheritance resolved (nested dict)."""
+    names = list_presets()
+    if name not in names:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(names)}")
+    data = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    return _deep_merge(preset_dict(base), data)
+
+
+def load_preset(name: str = DEFAULT_PRESET) -> DVDGANConfig:
+    """Build the config of a named preset (``list_presets()`` lists them)."""
+    return _build(DVDGANConfig, preset_dict(name), "")
+
+
+def resolve_config(
+    preset: str | None = None, config_file: str | Path | None = None, overrides: list[str] | None = None
+) -> DVDGANConfig:
+    """Preset (default ``tiny``), then a YAML file of overrides, then ``--set`` assignments."""
+    data = preset_dict(preset or DEFAULT_PRESET)
+    if config_file is not None:
+        file_data = _read_yaml(Path(config_file))
+        file_data.pop("base", None)
+        data = _deep_merge(data, file_data)
+    cfg = _build(DVDGANConfig, data, "")
+    return cfg.override(overrides or [])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers: building dataclasses from dicts with type checks
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    hints = _hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in valid:
+            raise ConfigError(f"unknown config key {prefix}{key!r}; valid keys under {where}: {', '.join(valid)}")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key + ".")
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"config key {key!r}: {value!r} does not match {tp}")
+    if origin in (list, tuple):
+        (item_tp, *_) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key {key!r} expects a list, got {value!r}")
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"config key {key!r} expects true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"config key {key!r} expects an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"config key {key!r} expects a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"config key {key!r} expects a string, got {value!r}")
+    return value
+
+
+def _set_path(cls: type, data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node, node_cls = data, cls
+    for i, part in enumerate(parts):
+        names = [f.name for f in dataclasses.fields(node_cls)]
+        if part not in names:
+            where = ".".join(parts[:i]) or "config"
+            raise ConfigError(f"unknown config key {key!r}; valid keys under {where}: {', '.join(names)}")
+        if i == len(parts) - 1:
+            tp = _hints(node_cls)[part]
+            if dataclasses.is_dataclass(tp):
+                raise ConfigError(f"config key {key!r} is a section; set one of its keys instead")
+            node[part] = value
+        else:
+            node_cls = _hints(node_cls)[part]
+            if not dataclasses.is_dataclass(node_cls):
+                raise ConfigError(f"config key {'.'.join(parts[: i + 1])!r} is not a section")
+            node = node[part]
+
+
+def _positive(obj: Any, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) <= 0:
+            raise ConfigError(f"{type(obj).__name__}.{name} must be > 0, got {getattr(obj, name)}")
+
+
+def _choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:
+    if getattr(obj, name) not in choices:
+        raise ConfigError(f"{type(obj).__name__}.{name} must be one of {choices}, got {getattr(obj, name)!r}")
