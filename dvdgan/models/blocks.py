@@ -1,0 +1,91 @@
+"""BigGAN residual blocks: the generator's per-frame up-block and the discriminators' 2-D/3-D down-blocks.
+
+[paper v2 section 3, Fig. 3 legend: class-conditional BN, ReLU, bilinear x2 upsampling, 3x3 convs, 1x1 skip;
+2x2 average-pool downsampling in D; "the first two residual blocks of D_T are 3-D, where every convolution is
+replaced with a 3-D convolution with kernel 3x3x3".]
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_conv3d
+
+
+class GBlock(nn.Module):
+    """CBN -> ReLU -> (up x2) -> conv3x3 -> CBN -> ReLU -> conv3x3, skip: (up x2) -> conv1x1 (if needed).
+
+    Frames are processed independently (time folded into the batch, ``[B*T, C, H, W]``); the CBNs keep per-time-step
+    statistics.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        cond_dim: int,  # width of [z; e(y)]
+        num_frames: int,  # T, for the per-time-step BN statistics
+        upsample: bool,  # bilinear x2 before the first conv [paper: bilinear]
+        pool_time: bool = False,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
+        super().__init__()
+        self.upsample = upsample
+        bn = {"cond_dim": cond_dim, "num_frames": num_frames, "pool_time": pool_time, "eps": bn_eps,
+              "momentum": bn_momentum}
+        self.bn1 = ClassConditionalBN(in_ch, **bn)
+        self.conv1 = sn_conv2d(in_ch, out_ch, 3)
+        self.bn2 = ClassConditionalBN(out_ch, **bn)
+        self.conv2 = sn_conv2d(out_ch, out_ch, 3)
+        self.shortcut = sn_conv2d(in_ch, out_ch, 1) if (in_ch != out_ch or upsample) else None
+
+    def _up(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False) if self.upsample else x
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(self._up(torch.relu(self.bn1(x, cond))))
+        h = self.conv2(torch.relu(self.bn2(h, cond)))
+        skip = self._up(x)
+        if self.shortcut is not None:
+            skip = self.shortcut(skip)
+        return h + skip
+
+
+class DBlock(nn.Module):
+    """(ReLU) -> conv3 -> ReLU -> conv3 -> avgpool2, skip: conv1x1 -> avgpool2 (BigGAN's discriminator block).
+
+    ``dims=3`` makes every convolution 3x3x3 on ``[B, C, T, H, W]`` and pools 2x2 in space only, so the time axis
+    survives for the later per-frame blocks [ours: the paper does not say whether D_T's 3-D blocks pool time].
+    The first block of a discriminator has no leading ReLU and pools before its shortcut conv (BigGAN).
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        downsample: bool,
+        preactivation: bool,  # False only for the first block, which sees pixels
+        dims: int = 2,  # 2: [N, C, H, W]; 3: [N, C, T, H, W]
+    ):
+        super().__init__()
+        conv = sn_conv2d if dims == 2 else sn_conv3d
+        self.dims, self.downsample, self.preactivation = dims, downsample, preactivation
+        self.conv1 = conv(in_ch, out_ch, 3)
+        self.conv2 = conv(out_ch, out_ch, 3)
+        self.shortcut = conv(in_ch, out_ch, 1) if (in_ch != out_ch or downsample) else None
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.downsample:
+            return x
+        return F.avg_pool2d(x, 2) if self.dims == 2 else F.avg_pool3d(x, (1, 2, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(x) if self.preactivation else x
+        h = self._pool(self.conv2(torch.relu(self.conv1(h))))
+        if self.shortcut is None:
+            return h + x
+        skip = self._pool(self.shortcut(x)) if self.preactivation else self.shortcut(self._pool(x))
+        return h + skip

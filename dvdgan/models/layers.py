@@ -1,0 +1,102 @@
+"""Spectrally normalised layers and class-conditional batch norm [paper v2 section 4; BigGAN].
+
+"Spectral normalization on all weight layers" with one power iteration and orthogonal initialisation:
+every factory here initialises orthogonally and then registers torch's spectral-norm parametrisation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+SN_EPS = 1e-8  # [ours, BigGAN]
+
+
+def _sn(module: nn.Module) -> nn.Module:
+    if not module.weight.is_meta:  # orthogonal_ needs a QR decomposition, which meta tensors lack
+        nn.init.orthogonal_(module.weight)
+    if getattr(module, "bias", None) is not None and not module.bias.is_meta:
+        nn.init.zeros_(module.bias)
+    return spectral_norm(module, n_power_iterations=1, eps=SN_EPS)
+
+
+def sn_conv2d(in_ch: int, out_ch: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
+    """Spectrally normalised 2-D convolution with 'same' padding."""
+    return _sn(nn.Conv2d(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias))
+
+
+def sn_conv3d(in_ch: int, out_ch: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
+    """Spectrally normalised 3-D convolution (kernel k x k x k) with 'same' padding [paper v2: D_T's 3-D blocks]."""
+    return _sn(nn.Conv3d(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias))
+
+
+def sn_linear(in_features: int, out_features: int, bias: bool = True) -> nn.Module:
+    """Spectrally normalised linear layer."""
+    return _sn(nn.Linear(in_features, out_features, bias=bias))
+
+
+def sn_embedding(num_embeddings: int, dim: int) -> nn.Module:
+    """Spectrally normalised embedding (the projection discriminator's class embedding)."""
+    return _sn(nn.Embedding(num_embeddings, dim))
+
+
+def spectral_norm_of(module: nn.Module) -> float:
+    """Largest singular value of a (parametrised) module's effective weight, flattened to 2-D."""
+    weight = module.weight.detach()
+    return torch.linalg.matrix_norm(weight.reshape(weight.shape[0], -1), ord=2).item()
+
+
+class ClassConditionalBN(nn.Module):
+    """BN without affine, then ``(1 + gamma(cond)) * x + beta(cond)`` with SN-linear gamma, beta [paper v1 s3, v2 s3].
+
+    Statistics are not pooled over time: "we do not reduce over the time dimension when calculating BN
+    statistics" [paper v1 section 3]. The input is a time-folded batch ``[B*T, C, H, W]`` (sample-major); each time
+    step gets its own batch statistics and running statistics. ``pool_time=True`` pools them instead [ours].
+    """
+
+    def __init__(
+        self,
+        channels: int,  # feature channels C
+        cond_dim: int,  # width of cond = [z; e(y)]
+        num_frames: int,  # time steps T (one set of statistics per step)
+        pool_time: bool = False,  # share statistics across time steps [ours flag]
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+    ):
+        super().__init__()
+        self.channels, self.num_frames, self.pool_time = channels, num_frames, pool_time
+        self.eps, self.momentum = eps, momentum
+        groups = 1 if pool_time else num_frames
+        self.register_buffer("running_mean", torch.zeros(groups * channels))
+        self.register_buffer("running_var", torch.ones(groups * channels))
+        self.gain = sn_linear(cond_dim, channels, bias=False)
+        self.bias = sn_linear(cond_dim, channels, bias=False)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x: ``[B*T, C, H, W]``; cond: ``[B, cond_dim]`` (one row per sample, not per frame)."""
+        bt, c, h, w = x.shape
+        t = self.num_frames
+        if bt % t or c != self.channels:
+            raise ValueError(f"ClassConditionalBN expects [B*{t}, {self.channels}, H, W], got {list(x.shape)}")
+        b = bt // t
+        if self.pool_time:
+            normed = F.batch_norm(
+                x, self.running_mean, self.running_var, None, None, self.training, self.momentum, self.eps
+            )
+        else:
+            # Folding time into channels gives each (t, c) pair its own statistics over (B, H, W).
+            normed = F.batch_norm(
+                x.reshape(b, t * c, h, w),
+                self.running_mean,
+                self.running_var,
+                None,
+                None,
+                self.training,
+                self.momentum,
+                self.eps,
+            ).reshape(bt, c, h, w)
+        gain = (1.0 + self.gain(cond)).repeat_interleave(t, dim=0)  # sample-major, like the folded batch
+        bias = self.bias(cond).repeat_interleave(t, dim=0)
+        return normed * gain[:, :, None, None] + bias[:, :, None, None]

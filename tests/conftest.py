@@ -1,0 +1,28 @@
+"""Shared fixtures: tiny CPU configs and a fixed seed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dvdgan.config import DVDGANConfig, load_preset
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny_cfg() -> DVDGANConfig:
+    """A very small model (16x16, 4 frames, 3 classes) for fast unit tests."""
+    return load_preset("tiny").override(
+        [
+            "model.resolution=16",
+            "model.num_frames=4",
+            "model.num_classes=3",
+            "model.generator.ch=2",
+            "model.discriminator.ch=4",
+            "model.discriminator.k_frames=2",
+        ]
+    )

@@ -1,0 +1,205 @@
+"""Model tests: shapes, conditioning, per-time-step BN, the dual discriminator, SN, gradients, layering."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import torch
+
+from dvdgan.config import load_preset
+from dvdgan.models import DualDiscriminator, Generator, pixel_fraction
+from dvdgan.models.blocks import DBlock
+from dvdgan.models.layers import ClassConditionalBN, spectral_norm_of
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_generator_shape_and_range(preset: str) -> None:
+    cfg = load_preset(preset).model
+    g = Generator(cfg)
+    z = torch.randn(2, cfg.generator.z_dim)
+    video = g(z, torch.tensor([0, 1]))
+    assert video.shape == (2, cfg.num_frames, 3, cfg.resolution, cfg.resolution)
+    assert video.min() >= -1 and video.max() <= 1 and torch.isfinite(video).all()
+    assert video.std() > 0.01  # not a constant output
+
+
+@pytest.mark.parametrize(
+    "preset,levels",
+    [("kinetics600-12x64", 4), ("kinetics600-12x256", 6), ("ucf101-16x128", 5)],
+)
+def test_paper_presets_build_on_meta(preset: str, levels: int) -> None:
+    cfg = load_preset(preset).model
+    with torch.device("meta"):
+        g = Generator(cfg)
+        d = DualDiscriminator(cfg)
+        z = torch.randn(1, cfg.generator.z_dim)
+        video = g(z, torch.zeros(1, dtype=torch.long))
+        scores = d(video, torch.zeros(1, dtype=torch.long))
+    assert len(g.levels) == levels
+    assert video.shape == (1, cfg.num_frames, 3, cfg.resolution, cfg.resolution)
+    assert scores["spatial"].shape == (1,) and scores["temporal"].shape == (1,)
+    assert len(d.temporal.blocks3d) == 2
+
+
+def test_conditioning_is_per_sample(tiny_cfg) -> None:
+    g = Generator(tiny_cfg.model).eval()  # eval: running BN stats, so samples do not interact via batch stats
+    z = torch.randn(3, tiny_cfg.model.generator.z_dim)
+    y = torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        base = g(z, y)
+        y2 = y.clone()
+        y2[0] = 2
+        other_class = g(z, y2)
+        z2 = z.clone()
+        z2[0] += 1.0
+        other_z = g(z2, y)
+    for changed in (other_class, other_z):
+        assert not torch.equal(changed[0], base[0])
+        assert torch.equal(changed[1:], base[1:])
+
+
+def test_bn_statistics_are_per_time_step() -> None:
+    t, c = 4, 3
+    bn = ClassConditionalBN(c, cond_dim=5, num_frames=t)
+    x = torch.randn(6, t, c, 5, 5)
+    bn(x.flatten(0, 1), torch.randn(6, 5))
+    before = bn.running_mean.view(t, c).clone()
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1)
+    shifted = x.clone()
+    shifted[:, 2] += 5.0
+    bn(shifted.flatten(0, 1), torch.randn(6, 5))
+    after = bn.running_mean.view(t, c)
+    diff = (after - before).abs().amax(dim=1)
+    assert diff[2] > 0.4  # momentum 0.1 * shift 5
+    assert torch.allclose(diff[[0, 1, 3]], torch.zeros(3), atol=1e-6)
+    # Pooled statistics (flag) mix time steps: every step's normalisation changes.
+    pooled = ClassConditionalBN(c, cond_dim=5, num_frames=t, pool_time=True)
+    assert pooled.running_mean.shape == (c,)
+
+
+def test_bn_output_normalised_per_time_step() -> None:
+    t, c = 3, 2
+    bn = ClassConditionalBN(c, cond_dim=4, num_frames=t)
+    x = torch.randn(8, t, c, 4, 4) * torch.tensor([1.0, 5.0, 0.2])[None, :, None, None, None]
+    cond = torch.zeros(8, 4)  # gain 1, bias 0
+    out = bn(x.flatten(0, 1), cond).view(8, t, c, 4, 4)
+    std = out.transpose(1, 2).reshape(8, c, t, 16).permute(2, 1, 0, 3).reshape(t, c, -1).std(dim=-1)
+    assert torch.allclose(std, torch.ones_like(std), atol=0.05)
+
+
+def test_spatial_d_sees_k_full_resolution_frames_and_sums(tiny_cfg) -> None:
+    cfg = tiny_cfg.model
+    d = DualDiscriminator(cfg)
+    b, k = 5, cfg.discriminator.k_frames
+    idx = d.spatial.sample_frames(b, cfg.num_frames, torch.device("cpu"))
+    assert idx.shape == (b, k)
+    assert all(len(set(row.tolist())) == k for row in idx)  # without replacement
+    seen = []
+    handle = d.spatial.trunk.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape))
+    video = torch.rand(b, cfg.num_frames, 3, cfg.resolution, cfg.resolution) * 2 - 1
+    y = torch.tensor([0, 1, 2, 0, 1])
+    score = d.spatial(video, y, idx)
+    handle.remove()
+    assert seen[0] == (b * k, 3, cfg.resolution, cfg.resolution)
+    per_frame = torch.stack(
+        [d.spatial.head(d.spatial.trunk(video[torch.arange(b), idx[:, j]]), y) for j in range(k)], dim=1
+    )
+    assert torch.allclose(score, per_frame.sum(dim=1), atol=1e-5)
+
+
+def test_spatial_d_draws_frames_per_sample() -> None:
+    from dvdgan.models.discriminator import SpatialDiscriminator
+
+    cfg = load_preset("tiny").model  # 8 frames, k = 4
+    d = SpatialDiscriminator(cfg)
+    torch.manual_seed(1)
+    idx = d.sample_frames(64, cfg.num_frames, torch.device("cpu"))
+    assert len({tuple(r) for r in idx.tolist()}) > 10  # not one index set for the whole batch
+    counts = torch.bincount(idx.flatten(), minlength=cfg.num_frames)
+    assert counts.min() > 0  # every frame, the first included, can be picked
+
+
+def test_temporal_d_sees_all_frames_at_half_resolution(tiny_cfg) -> None:
+    cfg = tiny_cfg.model
+    d = DualDiscriminator(cfg)
+    seen = []
+    first = d.temporal.blocks3d[0]
+    handle = first.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape))
+    video = torch.rand(2, cfg.num_frames, 3, cfg.resolution, cfg.resolution)
+    d(video, torch.tensor([0, 1]))
+    handle.remove()
+    assert seen[0] == (2, 3, cfg.num_frames, cfg.resolution // 2, cfg.resolution // 2)
+    blocks3d = [b for b in d.temporal.blocks3d if isinstance(b, DBlock)]
+    assert len(blocks3d) == 2 and all(isinstance(b.conv1, torch.nn.Conv3d) for b in blocks3d)
+    assert blocks3d[0].conv1.kernel_size == (3, 3, 3)
+    # Changing one frame changes D_T's score (it sees every frame).
+    s0 = d.temporal(video, torch.tensor([0, 1]))
+    video2 = video.clone()
+    video2[:, -1] = 0
+    assert not torch.allclose(s0, d.temporal(video2, torch.tensor([0, 1])))
+
+
+def test_projection_conditioning(tiny_cfg) -> None:
+    d = DualDiscriminator(tiny_cfg.model)
+    video = torch.rand(2, tiny_cfg.model.num_frames, 3, 16, 16)
+    torch.manual_seed(3)
+    a = d(video, torch.tensor([0, 0]))
+    torch.manual_seed(3)
+    b = d(video, torch.tensor([1, 2]))
+    for key in ("spatial", "temporal"):
+        assert not torch.allclose(a[key], b[key])
+    assert d.spatial.head.embed is not None and d.temporal.head.embed is not None
+
+
+def test_pixel_fraction_matches_paper() -> None:
+    frac = pixel_fraction(num_frames=48, resolution=128, k_frames=8)
+    assert round((1 - frac) * 100) == 58
+
+
+def test_gradients_reach_every_parameter(tiny_cfg) -> None:
+    cfg = tiny_cfg.model
+    g, d = Generator(cfg), DualDiscriminator(cfg)
+    z = torch.randn(3, cfg.generator.z_dim)
+    y = torch.tensor([0, 1, 2])
+    scores = d(g(z, y), y)
+    (scores["spatial"].sum() + scores["temporal"].sum()).backward()
+    for name, module in (("G", g), ("D", d)):
+        for pname, p in module.named_parameters():
+            assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}.{pname} got no gradient"
+
+
+def test_spectral_norm_near_one_after_power_iterations(tiny_cfg) -> None:
+    g = Generator(tiny_cfg.model)
+    z = torch.randn(2, tiny_cfg.model.generator.z_dim)
+    with torch.no_grad():
+        for _ in range(30):  # each training-mode forward runs one power iteration
+            g(z, torch.tensor([0, 1]))
+    layers = [m for m in g.modules() if hasattr(m, "parametrizations")]
+    assert len(layers) > 10
+    for m in layers:
+        assert abs(spectral_norm_of(m) - 1.0) < 0.05
+
+
+def test_truncated_z_within_bound(tiny_cfg) -> None:
+    g = Generator(tiny_cfg.model)
+    z = g.sample_z(64, truncation=0.5)
+    assert z.abs().max() <= 0.5 and z.std() > 0.1
+
+
+def test_model_code_imports_nothing_from_training_data_metrics() -> None:
+    models_dir = Path(__file__).resolve().parents[1] / "dvdgan" / "models"
+    files = sorted(models_dir.glob("*.py"))
+    assert files
+    forbidden = ("dvdgan.training", "dvdgan.data", "dvdgan.metrics", "dvdgan.cli", "dvdgan.losses")
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
