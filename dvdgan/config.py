@@ -162,9 +162,16 @@ class EvalConfig:
     """In-loop and ``dvdgan eval`` metrics [design section 7]."""
 
     metrics: list[str] = field(default_factory=lambda: ["fvd"])  # fvd | is | kvd | class_acc
-    num_samples: int = 2048  # generated clips per evaluation (fvd2048_16f uses 2048)
+    protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
+    num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
-    resize: str = "tf1"  # tf1 (the original FVD) | half_pixel (PyTorch-style, NOT comparable)
+
+    def __post_init__(self) -> None:
+        valid = ("fvd", "is", "kvd", "class_acc")
+        bad = [m for m in self.metrics if m not in valid]
+        if bad:
+            raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")
+        _positive(self, "num_samples", "batch_size")
 
 
 @dataclass

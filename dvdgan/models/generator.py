@@ -14,6 +14,7 @@ from torch import nn
 from dvdgan.config import ModelConfig
 from dvdgan.models.blocks import GBlock
 from dvdgan.models.convgru import ConvGRU
+from dvdgan.models.encoder import ContextEncoder
 from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_linear
 
 # [ours] Per-level (input, output) width multipliers of the base width ch. 64/128/256 are BigGAN's G_arch
@@ -64,6 +65,8 @@ class GeneratorLevel(nn.Module):
 class Generator(nn.Module):
     """``G(z, y) -> video [B, T, 3, H, W]`` in [-1, 1]; T = ``cfg.generated_frames``.
 
+    With ``cfg.context_frames > 0`` (DVD-GAN-FP) a ``ContextEncoder`` turns ``context`` into the initial states.
+
     ``initial_states`` (one ``[B, C_l, H_l, W_l]`` tensor per level) replaces the zero ConvGRU states; DVD-GAN-FP
     passes its encoder's output here.
     """
@@ -91,6 +94,8 @@ class Generator(nn.Module):
             out_ch, cond_dim, self.num_frames, g.bn_pool_time, g.bn_eps, g.bn_momentum
         )
         self.head_conv = sn_conv2d(out_ch, cfg.channels, 3)
+        self.context_frames = cfg.context_frames
+        self.encoder = ContextEncoder(cfg, self.state_shapes()) if cfg.context_frames > 0 else None
 
     def state_shapes(self) -> list[tuple[int, int, int]]:
         """(channels, height, width) of every level's ConvGRU state."""
@@ -112,8 +117,16 @@ class Generator(nn.Module):
         z: torch.Tensor,
         y: torch.Tensor | None = None,
         initial_states: list[torch.Tensor] | None = None,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Returns the generated frames; for DVD-GAN-FP, the P frames that follow ``context [B, C, 3, H, W]``."""
         cond = self.make_cond(z, y)
+        if self.encoder is not None:
+            if context is None:
+                raise ValueError(f"this DVD-GAN-FP generator needs context=[B, {self.context_frames}, C, H, W]")
+            initial_states = self.encoder(context)
+        elif context is not None:
+            raise ValueError("context given to a generator without context frames (model.context_frames=0)")
         b = z.shape[0]
         x = self.linear(cond).view(b, 1, self.ch0, 4, 4)  # the same map at every time step
         if initial_states is not None and len(initial_states) != len(self.levels):

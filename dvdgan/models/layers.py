@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils.parametrizations import _SpectralNorm, spectral_norm
 
 SN_EPS = 1e-8  # [ours, BigGAN]
 
@@ -40,6 +40,16 @@ def sn_linear(in_features: int, out_features: int, bias: bool = True) -> nn.Modu
 def sn_embedding(num_embeddings: int, dim: int) -> nn.Module:
     """Spectrally normalised embedding (the projection discriminator's class embedding)."""
     return _sn(nn.Embedding(num_embeddings, dim))
+
+
+def set_power_iteration(module: nn.Module, enabled: bool) -> None:
+    """Switch the SN power iteration of every layer in ``module`` on or off, leaving BN modes alone.
+
+    Training with gradient accumulation runs one iteration per optimiser step rather than one per micro-batch.
+    """
+    for m in module.modules():
+        if isinstance(m, _SpectralNorm):
+            m.train(enabled and module.training)
 
 
 def spectral_norm_of(module: nn.Module) -> float:

@@ -1,0 +1,26 @@
+"""Hinge losses for the dual discriminator [paper v2 section 4].
+
+The hinge is applied to each discriminator's score and the results are summed:
+``L_D = sum_{S,T} E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]`` and ``L_G = -sum_{S,T} E[D(G(z))]``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def d_hinge_loss(
+    real: dict[str, torch.Tensor], fake: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Discriminator hinge loss summed over the discriminators; also returns the per-term values."""
+    terms: dict[str, torch.Tensor] = {}
+    for name in real:
+        terms[f"d_real_{name}"] = torch.relu(1.0 - real[name]).mean()
+        terms[f"d_fake_{name}"] = torch.relu(1.0 + fake[name]).mean()
+    return sum(terms.values()), terms
+
+
+def g_hinge_loss(fake: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Generator loss ``-sum_D E[D(G(z))]``; also returns the per-discriminator values."""
+    terms = {f"g_{name}": -score.mean() for name, score in fake.items()}
+    return sum(terms.values()), terms

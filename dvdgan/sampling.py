@@ -1,0 +1,103 @@
+"""Generate videos from a generator and write them as MP4/GIF grids or NPZ arrays [design section 8]."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from dvdgan.data.convert import video_to_uint8
+
+
+@torch.no_grad()
+def generate(
+    G: nn.Module,
+    z: torch.Tensor,
+    y: torch.Tensor | None,
+    batch_size: int = 16,
+    context: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Run ``G`` over ``z`` (and labels, DVD-GAN-FP context) in batches; returns uint8 ``[N, T, H, W, 3]`` on the CPU."""
+    device = next(G.parameters()).device
+    out = []
+    for i in range(0, z.shape[0], batch_size):
+        zi = z[i : i + batch_size].to(device)
+        yi = y[i : i + batch_size].to(device) if y is not None else None
+        kwargs = {}
+        if context is not None:
+            kwargs["context"] = context[i : i + batch_size].to(device)
+        out.append(video_to_uint8(G(zi, yi, **kwargs).float()).cpu())
+    return torch.cat(out)
+
+
+def make_grid(videos: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
+    """Tile ``[N, T, H, W, C]`` videos into one ``[T, rows*(H+pad)+pad, cols*(W+pad)+pad, C]`` video, row-major."""
+    n, t, h, w, c = videos.shape
+    cols = -(-n // rows)
+    grid = np.zeros((t, rows * (h + pad) + pad, cols * (w + pad) + pad, c), dtype=np.uint8)
+    for i in range(n):
+        r, q = divmod(i, cols)
+        y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
+        grid[:, y0 : y0 + h, x0 : x0 + w] = videos[i]
+    return grid
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int = 8) -> Path:
+    """Write uint8 ``[T, H, W, 3]`` frames to ``.mp4`` (H.264 via PyAV), ``.gif`` (Pillow) or ``.npz``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"write_video expects uint8 [T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+    if suffix == ".gif":
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    elif suffix == ".mp4":
+        import av
+
+        # yuv420p needs even sizes; pad with black rather than resample.
+        h, w = frames.shape[1:3]
+        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)))
+        with av.open(str(path), mode="w") as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps))
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "18"}
+            for f in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    elif suffix == ".npz":
+        np.savez_compressed(path, videos=frames)
+    else:
+        raise ValueError(f"unsupported output {path}: use .mp4, .gif or .npz")
+    return path
+
+
+def class_grid_inputs(
+    num_classes: int, per_class: int, z_dim: int, seed: int, truncation: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Fixed z and labels for a grid with one row per class (``num_classes`` 0: one unconditional row)."""
+    gen = torch.Generator().manual_seed(seed)
+    rows = max(num_classes, 1)
+    z = torch.randn(rows * per_class, z_dim, generator=gen)
+    if truncation > 0:
+        z = truncate(z, truncation, gen)
+    y = torch.arange(num_classes).repeat_interleave(per_class) if num_classes > 0 else None
+    return z, y
+
+
+def truncate(z: torch.Tensor, threshold: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Resample entries with ``|z| > threshold`` (BigGAN's truncation trick)."""
+    for _ in range(1000):
+        bad = z.abs() > threshold
+        if not bad.any():
+            return z
+        z = torch.where(bad, torch.randn(z.shape, generator=gen), z)
+    return z.clamp(-threshold, threshold)

@@ -1,0 +1,154 @@
+"""Checkpoints: one file of plain types and state dicts, written atomically, loaded with ``weights_only=True``.
+
+A crash or SIGKILL while saving leaves at most a stray ``*.tmp`` file: the previous checkpoint stays intact
+because a new one only appears under its final name through ``os.replace`` after it is fully written and synced.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import dvdgan
+from dvdgan.config import ConfigError, DVDGANConfig
+
+FORMAT_VERSION = 1
+CKPT_RE = re.compile(r"^ckpt-(\d{8})\.pt$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, truncated, or made for another architecture."""
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / "checkpoints" / f"ckpt-{step:08d}.pt"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoints of a run, oldest first."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if CKPT_RE.match(p.name))
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write to ``path.tmp``, fsync, then rename over ``path`` (and fsync the folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:  # some filesystems do not allow fsync on a directory
+        pass
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's RNG states as plain types (loadable under ``weights_only=True``)."""
+    np_state = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].copy()), *map(float, np_state[2:])],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    name, key, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, key.numpy(), int(pos), int(has_gauss), float(cached)))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, cfg: DVDGANConfig, step: int, **states: Any) -> None:
+    """Save ``states`` (state dicts, rng states, counters) with the config and versions."""
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "dvdgan_version": dvdgan.__version__,
+        "config": cfg.to_dict(),
+        "step": step,
+        **states,
+    }
+    atomic_torch_save(payload, path)
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    for old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint file safely; any problem is a ``CheckpointError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated zip, pickle refusing a global, not a torch file...
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(data, dict) or "config" not in data or "format_version" not in data:
+        raise CheckpointError(f"{path} is not a dvdgan checkpoint (missing 'config'/'format_version')")
+    if data["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format {data['format_version']}; this dvdgan reads <= {FORMAT_VERSION}")
+    return data
+
+
+def latest_valid_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict] | None:
+    """Newest checkpoint that loads; corrupt or partial ones are skipped with a warning."""
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, read_checkpoint(path, map_location)
+        except CheckpointError as exc:
+            warnings.warn(f"skipping {exc}", stacklevel=2)
+    return None
+
+
+def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], what: str, source: Path | str) -> None:
+    """``load_state_dict`` with a one-line error naming the first mismatching key (another architecture)."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        key = (missing or unexpected)[0]
+        kind = "missing" if missing else "unexpected"
+        raise CheckpointError(
+            f"{source}: {what} does not match this architecture ({kind} key {key!r}; "
+            f"{len(missing)} missing, {len(unexpected)} unexpected)"
+        )
+    for k, v in own.items():
+        if v.shape != state[k].shape:
+            raise CheckpointError(
+                f"{source}: {what} does not match this architecture ({k!r} has shape {list(state[k].shape)} "
+                f"in the checkpoint, {list(v.shape)} in the model)"
+            )
+    module.load_state_dict(state)
+
+
+def config_from_checkpoint(data: dict[str, Any], source: Path | str) -> DVDGANConfig:
+    try:
+        return DVDGANConfig.from_dict(data["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{source}: stored config is invalid: {exc}") from None

@@ -1,0 +1,130 @@
+"""Evaluate a generator: FVD / IS / KVD with the Kinetics-400 I3D, and analytic class accuracy [design section 7].
+
+Shared by ``dvdgan eval`` and the in-loop evaluation. Samples come from G_ema; for DVD-GAN-FP the contexts are
+real clips and a generated clip is ``context + prediction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from dvdgan.config import DVDGANConfig
+from dvdgan.data.convert import uint8_to_video, video_to_uint8
+from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
+from dvdgan.metrics.protocols import get_protocol
+
+
+def _real_clips(dataset, n: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
+    """``n`` real clips (uint8 [T, H, W, C]) and labels, spread deterministically over the dataset."""
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    for i in range(n):
+        clip, label = dataset[int(order[i % len(order)]) + (i // len(order)) * len(dataset)]
+        yield np.asarray(clip), int(label)
+
+
+@torch.no_grad()
+def _fake_clips(
+    G: nn.Module, cfg: DVDGANConfig, dataset, n: int, batch: int, device: torch.device, seed: int
+) -> Iterator[tuple[np.ndarray, int, np.ndarray | None]]:
+    """Generated clips (uint8 [T, H, W, C], the label it was given, the predicted part for FP)."""
+    m = cfg.model
+    gen = torch.Generator().manual_seed(seed)
+    real = _real_clips(dataset, n, seed + 1) if m.context_frames else None
+    done = 0
+    while done < n:
+        b = min(batch, n - done)
+        z = torch.randn(b, m.generator.z_dim, generator=gen).to(device)
+        context, labels = None, None
+        if real is not None:
+            items = [next(real) for _ in range(b)]
+            context = uint8_to_video(torch.from_numpy(np.stack([c for c, _ in items])).to(device))
+            context = context[:, : m.context_frames]
+            labels = torch.tensor([lab for _, lab in items])
+        if m.num_classes > 0:
+            y = torch.arange(done, done + b) % m.num_classes
+            labels = y
+            y = y.to(device)
+        else:
+            y = None
+        if labels is None:
+            labels = torch.zeros(b, dtype=torch.long)
+        out = G(z, y, context=context) if context is not None else G(z, y)
+        pred = video_to_uint8(out.float()).cpu().numpy()
+        full = np.concatenate([video_to_uint8(context).cpu().numpy(), pred], axis=1) if context is not None else pred
+        for i in range(b):
+            yield full[i], int(labels[i]), (pred[i] if context is not None else None)
+        done += b
+
+
+def evaluate_generator(
+    G: nn.Module,
+    cfg: DVDGANConfig,
+    dataset,
+    device: torch.device,
+    metrics: list[str] | None = None,
+    num_samples: int | None = None,
+    protocol: str | None = None,
+    in_loop: bool = False,
+    progress: bool = False,
+    seed: int = 0,
+) -> dict[str, float | int | str | list[float]]:
+    """Compute the requested metrics; returns a flat JSON-ready dict."""
+    metrics = list(metrics or cfg.eval.metrics)
+    was_training = G.training
+    G.eval()
+    out: dict[str, float | int | str | list[float]] = {}
+    try:
+        if "class_acc" in metrics:
+            out.update(_class_accuracy(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
+        video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
+        if video_metrics:
+            out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
+                                      progress, seed))
+    finally:
+        G.train(was_training)
+    return out
+
+
+def _class_accuracy(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
+    classify = getattr(dataset, "classify", None)
+    if classify is None:
+        raise ValueError(f"class_acc needs a procedural data source with a class rule, not {cfg.data.source!r}")
+    num_classes = int(dataset.num_classes)
+    clips, labels = [], []
+    for full, label, pred in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
+        clips.append(pred if pred is not None else full)  # FP: judge the predicted frames only
+        labels.append(label)
+    predicted = classify(np.stack(clips))
+    acc = class_accuracy(predicted, np.asarray(labels), num_classes)
+    out = {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
+           "class_acc_samples": n}
+    return out
+
+
+def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
+                   seed: int) -> dict:
+    protocol = get_protocol(protocol_name)
+    if cfg.model.num_frames != protocol.num_frames:
+        raise ValueError(
+            f"{protocol.name} compares {protocol.num_frames}-frame clips but this model makes "
+            f"{cfg.model.num_frames}-frame clips; FVD is undefined below 9 frames and only comparable at the "
+            f"protocol's length (pick a protocol with {cfg.model.num_frames} frames if it is >= 9)"
+        )
+    i3d = load_i3d(device=device)
+    key = f"{cfg.data.source}|{cfg.data.split}|{cfg.data.frame_stride}|{cfg.model.num_frames}x{cfg.model.resolution}"
+    bs = cfg.eval.batch_size
+
+    def real_stats():
+        clips = (c for c, _ in _real_clips(dataset, protocol.num_real, seed + 2))
+        return compute_statistics(clips, i3d, bs, resize=protocol.resize, max_clips=protocol.num_real,
+                                  device=device, num_frames=protocol.num_frames,
+                                  keep_features="kvd" in metrics, progress=progress, desc="I3D real")
+
+    real = real_stats() if "kvd" in metrics else cached_statistics(key, protocol, real_stats)
+    fake = (c for c, _, _ in _fake_clips(G, cfg, dataset, protocol.num_fake, bs, device, seed))
+    return compute_video_metrics(real, fake, i3d, protocol, metrics=metrics, batch_size=bs, device=device,
+                                 strict=False, progress=progress)

@@ -1,0 +1,65 @@
+"""Rank-0 run logging: ``stats.jsonl``, ``metrics.jsonl`` and TensorBoard scalars and videos."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class RunLogger:
+    """Appends JSON lines and mirrors scalars (and GIF videos) to TensorBoard when it is installed."""
+
+    def __init__(self, run_dir: Path, enabled: bool = True, tensorboard: bool = True):
+        self.run_dir, self.enabled = Path(run_dir), enabled
+        self.tb = None
+        if enabled and tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
+            except ImportError:  # tensorboard is a dependency, but logging must never stop a run
+                self.tb = None
+
+    def _append(self, name: str, record: dict[str, Any]) -> None:
+        with open(self.run_dir / name, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def stats(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self._append("stats.jsonl", {"step": step, "time": time.time(), **values})
+        if self.tb is not None:
+            for key, value in values.items():
+                self.tb.add_scalar(f"train/{key}", value, step)
+
+    def metrics(self, step: int, values: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self._append("metrics.jsonl", {"step": step, "time": time.time(), **values})
+        if self.tb is not None:
+            for key, value in values.items():
+                if isinstance(value, (int, float)):
+                    self.tb.add_scalar(f"metrics/{key}", value, step)
+
+    def video(self, tag: str, frames: np.ndarray, step: int, fps: int = 8) -> None:
+        """Log ``frames`` (uint8 [T, H, W, 3]) as an animated GIF image summary, as TensorBoard's video tab expects."""
+        if not self.enabled or self.tb is None:
+            return
+        from PIL import Image
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        buf = io.BytesIO()
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
+        image = Summary.Image(height=frames.shape[1], width=frames.shape[2], colorspace=3,
+                              encoded_image_string=buf.getvalue())
+        self.tb._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()

@@ -1,0 +1,328 @@
+"""The training loop [paper v2 section 4; design section 4].
+
+Per generator step: ``d_steps`` discriminator steps, each on a fresh real batch and fresh z/y, then one generator
+step; hinge losses summed over D_S and D_T; Adam; EMA of G. Gradient accumulation reaches a preset's batch on
+small hardware and DDP spreads it over ranks; see ``batches.py`` for why results do not depend on either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import signal
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from dvdgan.config import DVDGANConfig
+from dvdgan.data import build_dataset
+from dvdgan.data.convert import uint8_to_video
+from dvdgan.losses import d_hinge_loss, g_hinge_loss
+from dvdgan.models import DualDiscriminator, Generator
+from dvdgan.models.layers import set_power_iteration
+from dvdgan.training import checkpoint as ckpt
+from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler, micro_seed
+from dvdgan.training.distributed import all_gather_objects, init_distributed
+from dvdgan.training.ema import EMA
+from dvdgan.training.logger import RunLogger
+from dvdgan.training.snapshot import Snapshotter
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stops without saving the broken state."""
+
+
+@dataclass
+class TrainResult:
+    step: int  # generator steps completed
+    run_dir: Path
+    stopped_early: bool  # interrupted by SIGINT/SIGTERM or max_steps
+    last_checkpoint: Path | None
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to finish the current step, save and exit."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. inside a test runner thread)
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _unwrap(m: nn.Module) -> nn.Module:
+    return m.module if isinstance(m, DDP) else m
+
+
+class Trainer:
+    """Builds everything a run needs and runs steps; ``train()`` is the entry point."""
+
+    def __init__(self, cfg: DVDGANConfig, run_dir: Path, resume: bool = False, quiet: bool = False):
+        self.cfg, self.run_dir, self.quiet = cfg, Path(run_dir), quiet
+        self.dist, self.device = init_distributed(cfg.train.device)
+        t = cfg.train
+        torch.manual_seed(t.seed)
+        self.dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=t.seed)
+        ds_classes = int(getattr(self.dataset, "num_classes", 0))
+        if cfg.model.num_classes > 0 and ds_classes != cfg.model.num_classes:
+            raise ValueError(
+                f"model.num_classes={cfg.model.num_classes} but data source {cfg.data.source!r} has {ds_classes} "
+                f"classes; set model.num_classes={ds_classes} (0 trains unconditionally)"
+            )
+        self.G = Generator(cfg.model).to(self.device)
+        self.D = DualDiscriminator(cfg.model).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).eval()
+        self.ema = EMA(self.G, self.G_ema, t.ema_decay, t.ema_start)
+        betas = tuple(t.betas)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas, eps=t.adam_eps)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=betas, eps=t.adam_eps)
+        self.context_frames = cfg.model.context_frames
+        self.layout = BatchLayout.create(
+            t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
+        )
+        self.step = 0
+        if resume:
+            self._resume()
+        self.G_train: nn.Module = self.G
+        self.D_train: nn.Module = self.D
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # broadcast_buffers keeps SN vectors and BN statistics identical across ranks.
+            self.G_train = DDP(self.G, device_ids=ids, broadcast_buffers=True)
+            self.D_train = DDP(self.D, device_ids=ids, broadcast_buffers=True)
+        if t.compile:
+            self.G_train = torch.compile(self.G_train)
+            self.D_train = torch.compile(self.D_train)
+        self.autocast = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16) if t.precision == "bf16"
+            else contextlib.nullcontext()
+        )
+        loader_kwargs = {"num_workers": cfg.data.num_workers, "pin_memory": self.device.type == "cuda"}
+        if cfg.data.num_workers > 0:
+            loader_kwargs.update(persistent_workers=True, prefetch_factor=4)
+        sampler = RankBatchSampler(GlobalStream(len(self.dataset), t.seed), self.layout, self.dist.rank, self.step)
+        self.loader = iter(torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, **loader_kwargs))
+        main = self.dist.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / "config.yaml")
+        self.logger = RunLogger(self.run_dir, enabled=main)
+        self.snapshots = Snapshotter(cfg, self.run_dir, self.dataset, self.device, enabled=main)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _resume(self) -> None:
+        found = ckpt.latest_valid_checkpoint(self.run_dir, map_location="cpu")
+        if found is None:
+            return
+        path, data = found
+        stored = ckpt.config_from_checkpoint(data, path)
+        if stored.model != self.cfg.model:
+            raise ckpt.CheckpointError(f"{path} was trained with a different model config; cannot resume")
+        ckpt.load_state_checked(self.G, data["G"], "G", path)
+        ckpt.load_state_checked(self.D, data["D"], "D", path)
+        ckpt.load_state_checked(self.G_ema, data["G_ema"], "G_ema", path)
+        self.opt_G.load_state_dict(data["opt_G"])
+        self.opt_D.load_state_dict(data["opt_D"])
+        self.step = int(data["step"])
+        rng = data.get("rng", [])
+        if len(rng) == self.dist.world_size:
+            ckpt.set_rng_state(rng[self.dist.rank])
+        self.resumed_from = path
+
+    def save(self) -> Path | None:
+        rng = all_gather_objects(ckpt.rng_state(), self.dist)
+        if not self.dist.is_main:
+            return None
+        path = ckpt.checkpoint_path(self.run_dir, self.step)
+        ckpt.save_checkpoint(
+            path, self.cfg, self.step,
+            G=self.G.state_dict(), D=self.D.state_dict(), G_ema=self.G_ema.state_dict(),
+            opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(), rng=rng,
+            world_size=self.dist.world_size,
+        )
+        ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints)
+        return path
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _next_real(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        clips, labels = next(self.loader)
+        video = uint8_to_video(clips.to(self.device, non_blocking=True))
+        y = labels.to(self.device).long() if self.cfg.model.num_classes > 0 else None
+        return video, y
+
+    def _fake_inputs(self, n: int, real_y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.cfg.model.generator.z_dim, device=self.device)
+        if self.cfg.model.num_classes == 0:
+            return z, None
+        return z, torch.randint(self.cfg.model.num_classes, (n,), device=self.device)
+
+    def _generate(self, G: nn.Module, z, y, real: torch.Tensor | None) -> torch.Tensor:
+        if not self.context_frames:
+            return G(z, y)
+        context = real[:, : self.context_frames]
+        return torch.cat([context, G(z, y, context=context)], dim=1)  # D sees context + prediction
+
+    def _micro_steps(self, phase: int):
+        """(accum index, is last, sync context) for each micro-batch; seeds the RNG of each."""
+        lay = self.layout
+        for a in range(lay.accum):
+            g = a * lay.world_size + self.dist.rank
+            torch.manual_seed(micro_seed(self.cfg.train.seed, self.step, phase, g))
+            # One SN power iteration per network and step, whatever the accumulation (so runs agree across layouts).
+            set_power_iteration(self.G, a == 0)
+            set_power_iteration(self.D, a == 0)
+            last = a == lay.accum - 1
+            yield a, last
+
+    def _no_sync(self, module: nn.Module, last: bool):
+        return module.no_sync() if (isinstance(module, DDP) and not last) else contextlib.nullcontext()
+
+    def d_step(self, phase: int, totals: dict[str, float]) -> None:
+        self.opt_D.zero_grad(set_to_none=True)
+        G = _unwrap(self.G_train)
+        for _, last in self._micro_steps(phase):
+            real, y = self._next_real()
+            z, y_fake = self._fake_inputs(real.shape[0], y)
+            with torch.no_grad(), self.autocast:
+                fake = self._generate(G, z, y_fake, real)
+            both_y = torch.cat([y, y_fake]) if y is not None else None
+            with self._no_sync(self.D_train, last), self.autocast:
+                scores = self.D_train(torch.cat([real, fake.to(real.dtype)]), both_y)
+                n = real.shape[0]
+                loss, terms = d_hinge_loss(
+                    {k: v[:n].float() for k, v in scores.items()}, {k: v[n:].float() for k, v in scores.items()}
+                )
+                (loss / self.layout.accum).backward()
+            self._check_finite(loss, "discriminator")
+            for k, v in terms.items():
+                totals[k] += v.item() / self.layout.accum / self.cfg.train.d_steps
+        self.opt_D.step()
+
+    def g_step(self, phase: int, totals: dict[str, float]) -> None:
+        self.opt_G.zero_grad(set_to_none=True)
+        D = _unwrap(self.D_train)  # D's weights are not trained here: no DDP gradient sync needed
+        D.requires_grad_(False)
+        try:
+            for _, last in self._micro_steps(phase):
+                real = self._next_real()[0] if self.context_frames else None
+                z, y = self._fake_inputs(self.layout.micro, None)
+                with self._no_sync(self.G_train, last), self.autocast:
+                    fake = self._generate(self.G_train, z, y, real)
+                    loss, terms = g_hinge_loss({k: v.float() for k, v in D(fake, y).items()})
+                    (loss / self.layout.accum).backward()
+                self._check_finite(loss, "generator")
+                for k, v in terms.items():
+                    totals[k] += v.item() / self.layout.accum
+        finally:
+            D.requires_grad_(True)
+        self.opt_G.step()
+
+    def _check_finite(self, loss: torch.Tensor, what: str) -> None:
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"non-finite {what} loss ({loss.item()}) at step {self.step}; stopping without saving. "
+                f"Resume from the last checkpoint in {self.run_dir / 'checkpoints'} with a lower learning rate "
+                f"or train.precision=fp32"
+            )
+
+    def train_step(self) -> dict[str, float]:
+        totals: dict[str, float] = defaultdict(float)
+        for phase in range(self.cfg.train.d_steps):
+            self.d_step(phase, totals)
+        self.g_step(self.cfg.train.d_steps, totals)
+        self.ema.update(self.step)
+        self.step += 1
+        return dict(totals)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def run(self, max_steps: int | None = None) -> TrainResult:
+        t = self.cfg.train
+        end = t.steps if max_steps is None else min(t.steps, self.step + max_steps)
+        main = self.dist.is_main
+        last_ckpt: Path | None = None
+        stopped = False
+        bar = tqdm(total=t.steps, initial=self.step, disable=not main or self.quiet, desc="train",
+                   unit="it", dynamic_ncols=True)
+        window: dict[str, float] = defaultdict(float)
+        window_n, window_t = 0, time.perf_counter()
+        with _StopFlag() as stop:
+            while self.step < end:
+                values = self.train_step()
+                bar.update(1)
+                for k, v in values.items():
+                    window[k] += v
+                window_n += 1
+                if self.step % t.log_every == 0 or self.step == end:
+                    elapsed = time.perf_counter() - window_t
+                    stats = {k: v / window_n for k, v in window.items()}
+                    stats["loss_d"] = sum(v for k, v in stats.items() if k.startswith("d_"))
+                    stats["loss_g"] = sum(v for k, v in stats.items() if k.startswith("g_"))
+                    stats["sec_per_step"] = elapsed / window_n
+                    self.logger.stats(self.step, stats)
+                    bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
+                    window, window_n, window_t = defaultdict(float), 0, time.perf_counter()
+                if t.sample_every and self.step % t.sample_every == 0:
+                    self.snapshots.write(self.G_ema, self.step, self.logger)
+                if t.eval_every and self.step % t.eval_every == 0:
+                    self._evaluate()
+                if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+                    last_ckpt = self.save() or last_ckpt
+                if self._should_stop(stop.requested):
+                    stopped = True
+                    break
+            if not (t.checkpoint_every and self.step % t.checkpoint_every == 0):
+                last_ckpt = self.save() or last_ckpt  # the final (or interrupted) state
+        bar.close()
+        if main and t.sample_every and self.step % t.sample_every:
+            self.snapshots.write(self.G_ema, self.step, self.logger)
+        self.logger.close()
+        return TrainResult(self.step, self.run_dir, stopped or self.step < t.steps, last_ckpt)
+
+    def _should_stop(self, requested: bool) -> bool:
+        if not self.dist.enabled:
+            return requested
+        flag = torch.tensor([1.0 if requested else 0.0], device=self.device)
+        dist.all_reduce(flag)
+        return bool(flag.item() > 0)
+
+    def _evaluate(self) -> None:
+        from dvdgan.training.evaluate import evaluate_generator
+
+        if not self.dist.is_main:
+            return
+        results = evaluate_generator(self.G_ema, self.cfg, self.dataset, self.device, in_loop=True)
+        self.logger.metrics(self.step, results)
+
+
+def train(
+    cfg: DVDGANConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    max_steps: int | None = None,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train ``cfg`` writing into ``run_dir`` (config.yaml, stats.jsonl, samples/, checkpoints/, tensorboard/)."""
+    return Trainer(cfg, Path(run_dir), resume=resume, quiet=quiet).run(max_steps=max_steps)
+

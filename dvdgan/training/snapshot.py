@@ -1,0 +1,54 @@
+"""Sample grids from a fixed z/y (and fixed DVD-GAN-FP contexts) at every snapshot: MP4, GIF and TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from dvdgan.config import DVDGANConfig
+from dvdgan.data.convert import uint8_to_video, video_to_uint8
+from dvdgan.sampling import class_grid_inputs, generate, make_grid, write_video
+from dvdgan.training.logger import RunLogger
+
+MAX_ROWS = 10  # grids of models with many classes show an evenly spaced subset of them
+PER_ROW = 4
+
+
+class Snapshotter:
+    """One row per class, ``PER_ROW`` samples per row, the same z and contexts at every snapshot."""
+
+    def __init__(self, cfg: DVDGANConfig, run_dir: Path, dataset, device: torch.device, enabled: bool = True):
+        self.enabled, self.out = enabled, Path(run_dir) / "samples"
+        m = cfg.model
+        z, y = class_grid_inputs(m.num_classes, PER_ROW, m.generator.z_dim, seed=cfg.train.seed + 12345,
+                                 truncation=cfg.train.truncation)
+        if m.num_classes > MAX_ROWS:
+            keep_classes = np.linspace(0, m.num_classes - 1, MAX_ROWS).round().astype(int)
+            rows = torch.cat([torch.arange(c * PER_ROW, (c + 1) * PER_ROW) for c in keep_classes])
+            z, y = z[rows], y[rows]
+        self.z, self.y, self.rows = z, y, max(1, min(m.num_classes, MAX_ROWS))
+        self.context = None
+        if m.context_frames and enabled:
+            clips = torch.stack([torch.as_tensor(dataset[i][0]) for i in range(len(z))])
+            self.context = uint8_to_video(clips)[:, : m.context_frames]
+
+    def write(self, G: nn.Module, step: int, logger: RunLogger | None = None) -> Path | None:
+        if not self.enabled:
+            return None
+        was_training = G.training
+        G.eval()
+        videos = generate(G, self.z, self.y, batch_size=16, context=self.context).numpy()
+        G.train(was_training)
+        if self.context is not None:
+            ctx = video_to_uint8(self.context).numpy()
+            videos = np.concatenate([ctx, videos], axis=1)
+        grid = make_grid(videos, rows=self.rows)
+        path = self.out / f"samples-{step:08d}.mp4"
+        write_video(path, grid)
+        write_video(path.with_suffix(".gif"), grid)
+        if logger is not None:
+            logger.video("samples", grid, step)
+        return path
