@@ -20,7 +20,7 @@ def generate(
     batch_size: int = 16,
     context: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Run ``G`` over ``z`` (and labels, DVD-GAN-FP context) in batches; returns uint8 ``[N, T, H, W, 3]`` on the CPU."""
+    """Run ``G`` over ``z`` (labels, DVD-GAN-FP context) in batches; returns uint8 ``[N, T, H, W, 3]`` on the CPU."""
     device = next(G.parameters()).device
     out = []
     for i in range(0, z.shape[0], batch_size):

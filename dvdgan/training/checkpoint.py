@@ -152,3 +152,47 @@ def config_from_checkpoint(data: dict[str, Any], source: Path | str) -> DVDGANCo
         return DVDGANConfig.from_dict(data["config"])
     except ConfigError as exc:
         raise CheckpointError(f"{source}: stored config is invalid: {exc}") from None
+
+
+class LoadedCheckpoint:
+    """A checkpoint's config and networks, built and loaded (``G_ema`` in eval mode; ``G``/``D`` when stored)."""
+
+    def __init__(self, path: Path, data: dict[str, Any], device: torch.device | str):
+        from dvdgan.models import DualDiscriminator, Generator
+
+        self.path, self.step = Path(path), int(data.get("step", 0))
+        self.config = config_from_checkpoint(data, path)
+        self.G_ema = Generator(self.config.model)
+        load_state_checked(self.G_ema, data["G_ema"], "G_ema", path)
+        self.G_ema.to(device).eval().requires_grad_(False)
+        self.G: nn.Module | None = None
+        self.D: nn.Module | None = None
+        if "G" in data:
+            self.G = Generator(self.config.model)
+            load_state_checked(self.G, data["G"], "G", path)
+            self.G.to(device)
+        if "D" in data:
+            self.D = DualDiscriminator(self.config.model)
+            load_state_checked(self.D, data["D"], "D", path)
+            self.D.to(device)
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> LoadedCheckpoint:
+    """``load_checkpoint("ckpt.pt").G_ema`` is a ready generator; also accepts a run directory (newest checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        found = latest_valid_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"no valid checkpoint under {path}/checkpoints")
+        path, data = found
+    else:
+        data = read_checkpoint(path)
+    return LoadedCheckpoint(path, data, device)
+
+
+def export_generator(src: str | Path, dst: str | Path) -> Path:
+    """Write a small file holding only G_ema and the config (for sharing and sampling)."""
+    data = read_checkpoint(Path(src))
+    keep = {k: data[k] for k in ("format_version", "dvdgan_version", "config", "step", "G_ema")}
+    atomic_torch_save(keep, Path(dst))
+    return Path(dst)

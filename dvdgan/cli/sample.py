@@ -1,0 +1,140 @@
+"""``dvdgan sample``: write a grid of generated videos (MP4, GIF) or the raw clips (NPZ) from a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dvdgan.cli import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="generate videos from a checkpoint", description=__doc__)
+    p.add_argument("checkpoint", help="checkpoint file, or a run directory (its newest checkpoint)")
+    p.add_argument("--out", required=True, help="output .mp4, .gif or .npz")
+    p.add_argument("--classes", default=None, help="comma-separated class ids, one grid row each (default: all, <=10)")
+    p.add_argument("--n", type=int, default=4, help="samples per row (default 4)")
+    p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (0 = off)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
+    p.add_argument("--context", default=None,
+                   help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context)")
+    p.add_argument("--fps", type=int, default=8)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.set_defaults(run=run)
+
+
+def _parse_classes(text: str | None, num_classes: int) -> list[int]:
+    if num_classes == 0:
+        if text:
+            raise UserError("this model is unconditional (num_classes 0); drop --classes")
+        return [-1]
+    if text is None:
+        return list(np.linspace(0, num_classes - 1, min(num_classes, 10)).round().astype(int))
+    try:
+        classes = [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise UserError(f"--classes must be comma-separated integers, got {text!r}") from None
+    bad = [c for c in classes if not 0 <= c < num_classes]
+    if bad or not classes:
+        raise UserError(f"--classes {bad or text!r} out of range: this model has classes 0..{num_classes - 1}")
+    return classes
+
+
+def _latents(G, rows: int, n: int, seed: int, truncation: float, interpolate: bool) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    from dvdgan.sampling import truncate
+
+    def draw(k: int) -> torch.Tensor:
+        z = torch.randn(k, G.z_dim, generator=gen)
+        return truncate(z, truncation, gen) if truncation > 0 else z
+
+    if not interpolate:
+        return draw(rows * n)
+    ends = draw(2 * rows).view(rows, 2, G.z_dim)
+    w = torch.linspace(0, 1, n).view(1, n, 1)
+    return (ends[:, :1] * (1 - w) + ends[:, 1:] * w).reshape(rows * n, G.z_dim)
+
+
+def load_context_clips(path: str, context_frames: int, resolution: int) -> np.ndarray:
+    """uint8 [N, T, H, W, 3] clips (T >= context frames) from an array file or a video file."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"--context {p} does not exist")
+    if p.suffix in (".npy", ".npz"):
+        arr = np.load(p)
+        if isinstance(arr, np.lib.npyio.NpzFile):
+            key = "videos" if "videos" in arr.files else arr.files[0]
+            arr = arr[key]
+    else:
+        from dvdgan.data import load_clips
+
+        arr = np.stack(list(load_clips(str(p), num_frames=context_frames, resolution=resolution, max_clips=1)))
+    if arr.ndim == 4:
+        arr = arr[None]
+    if arr.ndim != 5 or arr.dtype != np.uint8 or arr.shape[-1] != 3:
+        raise UserError(f"--context {p}: expected uint8 clips [N, T, H, W, 3], got {arr.dtype} {list(arr.shape)}")
+    if arr.shape[1] < context_frames or arr.shape[2:4] != (resolution, resolution):
+        raise UserError(f"--context {p}: clips {list(arr.shape[1:4])} need >= {context_frames} frames of "
+                        f"{resolution}x{resolution}")
+    return arr
+
+
+def run(args: argparse.Namespace) -> int:
+    from dvdgan.data.convert import uint8_to_video
+    from dvdgan.sampling import generate, make_grid, write_video
+    from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mp4", ".gif", ".npz"):
+        raise UserError(f"--out {out}: use a .mp4, .gif or .npz file name")
+    if args.n < 1:
+        raise UserError("--n must be >= 1")
+    try:
+        ckpt = load_checkpoint(args.checkpoint, device=args.device)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
+    G, m = ckpt.G_ema, ckpt.config.model
+    if m.context_frames:
+        if args.context is None:
+            raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
+        clips = load_context_clips(args.context, m.context_frames, m.resolution)[:10]
+        rows = len(clips)
+        context = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames])).repeat_interleave(args.n, 0)
+        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
+        y = None
+        if m.num_classes:
+            cls = _parse_classes(args.classes, m.num_classes)
+            y = torch.tensor([cls[i % len(cls)] for i in range(rows)]).repeat_interleave(args.n)
+        pred = generate(G, z, y, args.batch_size, context=context).numpy()
+        ctx = clips[:, : m.context_frames]
+        fake = np.concatenate([np.repeat(ctx, args.n, 0), pred], axis=1)
+        fake = fake.reshape(rows, args.n, *fake.shape[1:])
+        # Each row: the real clip (context + real future when the file has it), then the sampled futures.
+        real = clips[:, : m.num_frames]
+        if real.shape[1] < m.num_frames:
+            pad = np.zeros((rows, m.num_frames - real.shape[1], *real.shape[2:]), dtype=np.uint8)
+            real = np.concatenate([real, pad], axis=1)
+        videos = np.concatenate([real[:, None], fake], axis=1).reshape(-1, *real.shape[1:])
+        labels = y.numpy() if y is not None else None
+        ncols = args.n + 1
+    else:
+        classes = _parse_classes(args.classes, m.num_classes)
+        rows = len(classes)
+        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
+        y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
+        videos = generate(G, z, y, args.batch_size).numpy()
+        labels = y.numpy() if y is not None else None
+        ncols = args.n
+    if out.suffix.lower() == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        extra = {"labels": labels} if labels is not None else {}
+        np.savez_compressed(out, videos=videos, **extra)
+    else:
+        write_video(out, make_grid(videos, rows=len(videos) // ncols), fps=args.fps)
+    print(f"wrote {out} ({len(videos)} clips of {videos.shape[1]} frames, {rows} rows) from {ckpt.path}")
+    return 0

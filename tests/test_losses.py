@@ -1,0 +1,27 @@
+"""Hinge losses on hand-made scores [paper v2 section 4]."""
+
+from __future__ import annotations
+
+import torch
+
+from dvdgan.losses import d_hinge_loss, g_hinge_loss
+
+
+def test_d_hinge_loss_sums_each_discriminator() -> None:
+    real = {"spatial": torch.tensor([2.0, 0.5]), "temporal": torch.tensor([-1.0, 1.0])}
+    fake = {"spatial": torch.tensor([-2.0, 0.0]), "temporal": torch.tensor([3.0, -0.5])}
+    loss, terms = d_hinge_loss(real, fake)
+    # spatial: real relu(1-2)=0, relu(1-0.5)=0.5 -> 0.25; fake relu(1-2)=0, relu(1)=1 -> 0.5
+    # temporal: real relu(2)=2, 0 -> 1.0; fake relu(4)=4, relu(0.5)=0.5 -> 2.25
+    assert torch.isclose(terms["d_real_spatial"], torch.tensor(0.25))
+    assert torch.isclose(terms["d_fake_spatial"], torch.tensor(0.5))
+    assert torch.isclose(terms["d_real_temporal"], torch.tensor(1.0))
+    assert torch.isclose(terms["d_fake_temporal"], torch.tensor(2.25))
+    assert torch.isclose(loss, torch.tensor(4.0))
+
+
+def test_g_hinge_loss_is_negative_mean_score() -> None:
+    loss, terms = g_hinge_loss({"spatial": torch.tensor([1.0, 3.0]), "temporal": torch.tensor([-2.0, 0.0])})
+    assert torch.isclose(terms["g_spatial"], torch.tensor(-2.0))
+    assert torch.isclose(terms["g_temporal"], torch.tensor(1.0))
+    assert torch.isclose(loss, torch.tensor(-1.0))

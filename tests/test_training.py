@@ -1,0 +1,198 @@
+"""Training: exact resume, crash safety, non-finite losses, batch layout independence, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from _train_helpers import assert_states_equal, load_payload, micro_cfg
+
+from dvdgan.cli import main
+from dvdgan.training import checkpoint as ckpt
+from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler
+from dvdgan.training.loop import NonFiniteLossError, train
+
+
+def test_resume_is_bit_exact(tmp_path: Path) -> None:
+    cfg = micro_cfg("train.steps=4")
+    full = train(cfg, tmp_path / "full", quiet=True)
+    assert full.step == 4
+    part = train(cfg, tmp_path / "part", max_steps=2, quiet=True)  # "killed" after step 2
+    assert part.step == 2 and part.stopped_early
+    resumed = train(cfg, tmp_path / "part", resume=True, quiet=True)
+    assert resumed.step == 4
+    a = load_payload(ckpt.checkpoint_path(tmp_path / "full", 4))
+    b = load_payload(ckpt.checkpoint_path(tmp_path / "part", 4))
+    assert_states_equal(a, b)
+    for key in ("opt_G", "opt_D"):
+        for pid, state in a[key]["state"].items():
+            for name, value in state.items():
+                assert torch.equal(value, b[key]["state"][pid][name]), f"{key}[{pid}].{name} differs"
+    stats = [json.loads(line) for line in (tmp_path / "full" / "stats.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in stats] == [1, 2, 3, 4]
+    assert all(k in stats[0] for k in ("loss_d", "loss_g", "d_real_spatial", "d_fake_temporal", "sec_per_step"))
+
+
+def test_training_is_deterministic_with_accumulation(tmp_path: Path) -> None:
+    """Two runs with the same seed (and gradient accumulation over two micro-batches) give identical weights."""
+    a = train(micro_cfg("train.steps=2", "train.micro_batch=2"), tmp_path / "a", quiet=True)
+    b = train(micro_cfg("train.steps=2", "train.micro_batch=2"), tmp_path / "b", quiet=True)
+    assert_states_equal(load_payload(a.last_checkpoint), load_payload(b.last_checkpoint))  # deterministic
+
+
+def test_rank_batches_are_disjoint_shards_of_the_global_batch() -> None:
+    stream = GlobalStream(100, seed=3)
+    single = RankBatchSampler(stream, BatchLayout.create(8, 4, 1, 2), rank=0)
+    ranks = [RankBatchSampler(GlobalStream(100, seed=3), BatchLayout.create(8, 4, 2, 2), rank=r) for r in (0, 1)]
+    it_single, it_ranks = iter(single), [iter(r) for r in ranks]
+    for _ in range(6):  # three steps of two data phases
+        s0, s1 = next(it_single), next(it_single)
+        r0, r1 = next(it_ranks[0]), next(it_ranks[1])
+        assert (s0, s1) == (r0, r1)
+        assert not set(r0) & set(r1)
+    with pytest.raises(ValueError, match="multiple of"):
+        BatchLayout.create(6, 4, 1, 1)
+
+
+def _ddp_worker(rank: int, world: int, port: int, cfg_dict: dict, run_dir: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    from dvdgan.config import DVDGANConfig
+
+    train(DVDGANConfig.from_dict(cfg_dict), run_dir, quiet=True)
+    torch.distributed.destroy_process_group()
+
+
+def test_ddp_two_ranks_match_single_process(tmp_path: Path) -> None:
+    cfg = micro_cfg("train.steps=2", "train.micro_batch=2")  # one process: 2 micro-batches of 2
+    single = train(cfg, tmp_path / "single", quiet=True)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_ddp_worker, args=(r, 2, port, cfg.to_dict(), str(tmp_path / "ddp")))
+             for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+    ddp_ckpt = ckpt.checkpoint_path(tmp_path / "ddp", 2)
+    a, b = load_payload(single.last_checkpoint), load_payload(ddp_ckpt)
+    assert b["world_size"] == 2 and len(b["rng"]) == 2
+    assert_states_equal(a, b, keys=("G", "D"), atol=1e-5)
+    # Only rank 0 logs: one stats line per step, not two.
+    assert len((tmp_path / "ddp" / "stats.jsonl").read_text().splitlines()) == 2
+
+
+def test_non_finite_loss_stops_without_saving(tmp_path: Path, monkeypatch) -> None:
+    import dvdgan.training.loop as loop
+
+    cfg = micro_cfg("train.steps=4")
+    train(cfg, tmp_path, max_steps=2, quiet=True)
+    good = ckpt.list_checkpoints(tmp_path)
+    real_loss = loop.d_hinge_loss
+
+    def nan_loss(real, fake):
+        loss, terms = real_loss(real, fake)
+        return loss * float("nan"), terms
+
+    monkeypatch.setattr(loop, "d_hinge_loss", nan_loss)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite discriminator loss \(nan\) at step 2"):
+        train(cfg, tmp_path, resume=True, quiet=True)
+    assert ckpt.list_checkpoints(tmp_path) == good
+    assert ckpt.read_checkpoint(good[-1])["step"] == 2
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import dvdgan.training.checkpoint as ckpt
+    from dvdgan.training.loop import train
+    sys.path.insert(0, {tests!r})
+    from _train_helpers import micro_cfg
+    real_save = ckpt.torch.save
+    calls = []
+    def dying_save(obj, f):
+        calls.append(1)
+        if obj["step"] == 4:  # the second checkpoint: write half of it, then die like a SIGKILLed process
+            f.write(b"PK\\x03\\x04 partial")
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_save(obj, f)
+    ckpt.torch.save = dying_save
+    train(micro_cfg("train.steps=6"), {run!r}, quiet=True)
+""")
+
+
+def test_sigkill_while_saving_keeps_previous_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), run=str(run))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert [p.name for p in ckpt.list_checkpoints(run)] == ["ckpt-00000002.pt"]
+    assert ckpt.read_checkpoint(ckpt.list_checkpoints(run)[0])["step"] == 2
+    # A corrupt file under a final name (e.g. copied half-way) is skipped with a warning, not fatal.
+    (run / "checkpoints" / "ckpt-00000003.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="skipping"):
+        result = train(micro_cfg("train.steps=4"), run, resume=True, quiet=True)
+    assert result.step == 4
+    stats = [json.loads(x)["step"] for x in (run / "stats.jsonl").read_text().splitlines()]
+    assert stats[-2:] == [3, 4]  # continued from step 2
+
+
+def _one_line_error(capsys, argv: list[str], needle: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
+    _one_line_error(capsys, ["train", "--set", "train.lrg=1", "--out", str(tmp_path / "a")], "train.lrg")
+    _one_line_error(capsys, ["train", "--preset", "nope"], "unknown preset 'nope'")
+    _one_line_error(capsys, ["train", "--data", f"folder:{tmp_path / 'missing'}", "--out", str(tmp_path / "b")],
+                    "missing")
+    # A checkpoint whose weights do not fit its config (another architecture).
+    cfg = micro_cfg("train.steps=2")
+    res = train(cfg, tmp_path / "run", quiet=True)
+    data = load_payload(res.last_checkpoint)
+    data["config"]["model"]["generator"]["ch"] = 4
+    torch.save(data, tmp_path / "other.pt")
+    _one_line_error(capsys, ["sample", str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.gif")],
+                    "does not match this architecture")
+    _one_line_error(capsys, ["train", "--resume", "--out", str(tmp_path / "run"), "--set", "model.generator.ch=4"],
+                    "different model config")
+
+
+def test_train_cli_writes_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "--out", str(out), "--steps", "2", "--quiet", "--set", "train.sample_every=2"]
+    for item in ["model.resolution=16", "model.num_frames=4", "model.generator.ch=2", "model.discriminator.ch=4",
+                 "model.discriminator.k_frames=2", "train.batch_size=4", "train.checkpoint_every=2"]:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    assert (out / "config.yaml").is_file() and (out / "stats.jsonl").is_file()
+    assert (out / "samples" / "samples-00000002.mp4").stat().st_size > 0
+    assert (out / "samples" / "samples-00000002.gif").stat().st_size > 0
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert [p.name for p in ckpt.list_checkpoints(out)] == ["ckpt-00000002.pt"]
+    for suffix in ("gif", "mp4", "npz"):
+        assert main(["sample", str(out), "--out", str(tmp_path / f"s.{suffix}"), "--classes", "0,3", "--n", "2"]) == 0
+    import numpy as np
+
+    videos = np.load(tmp_path / "s.npz")
+    assert videos["videos"].shape == (4, 4, 16, 16, 3) and list(videos["labels"]) == [0, 0, 3, 3]
+    import dvdgan
+
+    G = dvdgan.load_checkpoint(out).G_ema
+    assert G(torch.randn(1, 120), torch.tensor([1])).shape == (1, 4, 3, 16, 16)
