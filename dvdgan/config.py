@@ -161,13 +161,13 @@ class TrainConfig:
 class EvalConfig:
     """In-loop and ``dvdgan eval`` metrics [design section 7]."""
 
-    metrics: list[str] = field(default_factory=lambda: ["fvd"])  # fvd | is | kvd | class_acc
+    metrics: list[str] = field(default_factory=lambda: ["fvd"])  # fvd | is | kvd | class_acc | psnr_ssim (FP)
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
 
     def __post_init__(self) -> None:
-        valid = ("fvd", "is", "kvd", "class_acc")
+        valid = ("fvd", "is", "kvd", "class_acc", "psnr_ssim")
         bad = [m for m in self.metrics if m not in valid]
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")

@@ -91,7 +91,8 @@ def test_ddp_two_ranks_match_single_process(tmp_path: Path) -> None:
     ddp_ckpt = ckpt.checkpoint_path(tmp_path / "ddp", 2)
     a, b = load_payload(single.last_checkpoint), load_payload(ddp_ckpt)
     assert b["world_size"] == 2 and len(b["rng"]) == 2
-    assert_states_equal(a, b, keys=("G", "D"), atol=1e-5)
+    # Weights agree; BN running statistics do not (rank 0's are broadcast, one process accumulates both halves).
+    assert_states_equal(a, b, keys=("G", "D"), atol=1e-5, skip="running_")
     # Only rank 0 logs: one stats line per step, not two.
     assert len((tmp_path / "ddp" / "stats.jsonl").read_text().splitlines()) == 2
 

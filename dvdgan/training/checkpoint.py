@@ -61,26 +61,31 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    """This process's RNG states as plain types (loadable under ``weights_only=True``)."""
+    """This process's RNG states as plain Python types (loadable under ``weights_only=True`` and sendable with
+    ``all_gather_object``, which cannot carry tensors reliably)."""
     np_state = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].copy()), *map(float, np_state[2:])],
-        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], np_state[1].tolist(), *map(float, np_state[2:])],
+        "torch": bytes(torch.get_rng_state().numpy()),
     }
     if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = [bytes(s.numpy()) for s in torch.cuda.get_rng_state_all()]
     return state
+
+
+def _byte_tensor(data: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     name, key, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, key.numpy(), int(pos), int(has_gauss), float(cached)))
-    torch.set_rng_state(state["torch"])
+    np.random.set_state((name, np.asarray(key, dtype=np.uint32), int(pos), int(has_gauss), float(cached)))
+    torch.set_rng_state(_byte_tensor(state["torch"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([_byte_tensor(s) for s in state["cuda"]])
 
 
 def save_checkpoint(path: Path, cfg: DVDGANConfig, step: int, **states: Any) -> None:

@@ -15,6 +15,7 @@ from torch import nn
 from dvdgan.config import DVDGANConfig
 from dvdgan.data.convert import uint8_to_video, video_to_uint8
 from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
+from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.protocols import get_protocol
 
 
@@ -30,7 +31,7 @@ def _real_clips(dataset, n: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
 def _fake_clips(
     G: nn.Module, cfg: DVDGANConfig, dataset, n: int, batch: int, device: torch.device, seed: int
 ) -> Iterator[tuple[np.ndarray, int, np.ndarray | None]]:
-    """Generated clips (uint8 [T, H, W, C], the label it was given, the predicted part for FP)."""
+    """Generated clips: (uint8 [T, H, W, C], its label, and for FP the predicted part and the real clip)."""
     m = cfg.model
     gen = torch.Generator().manual_seed(seed)
     real = _real_clips(dataset, n, seed + 1) if m.context_frames else None
@@ -38,9 +39,10 @@ def _fake_clips(
     while done < n:
         b = min(batch, n - done)
         z = torch.randn(b, m.generator.z_dim, generator=gen).to(device)
-        context, labels = None, None
+        context, labels, real_full = None, None, None
         if real is not None:
             items = [next(real) for _ in range(b)]
+            real_full = np.stack([c for c, _ in items])
             context = uint8_to_video(torch.from_numpy(np.stack([c for c, _ in items])).to(device))
             context = context[:, : m.context_frames]
             labels = torch.tensor([lab for _, lab in items])
@@ -56,7 +58,10 @@ def _fake_clips(
         pred = video_to_uint8(out.float()).cpu().numpy()
         full = np.concatenate([video_to_uint8(context).cpu().numpy(), pred], axis=1) if context is not None else pred
         for i in range(b):
-            yield full[i], int(labels[i]), (pred[i] if context is not None else None)
+            if context is None:
+                yield full[i], int(labels[i]), None, None
+            else:
+                yield full[i], int(labels[i]), pred[i], real_full[i]
         done += b
 
 
@@ -80,6 +85,8 @@ def evaluate_generator(
     try:
         if "class_acc" in metrics:
             out.update(_class_accuracy(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
+        if "psnr_ssim" in metrics:
+            out.update(_psnr_ssim(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
         video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
         if video_metrics:
             out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
@@ -95,7 +102,7 @@ def _class_accuracy(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) ->
         raise ValueError(f"class_acc needs a procedural data source with a class rule, not {cfg.data.source!r}")
     num_classes = int(dataset.num_classes)
     clips, labels = [], []
-    for full, label, pred in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
+    for full, label, pred, _ in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
         clips.append(pred if pred is not None else full)  # FP: judge the predicted frames only
         labels.append(label)
     predicted = classify(np.stack(clips))
@@ -103,6 +110,22 @@ def _class_accuracy(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) ->
     out = {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
            "class_acc_samples": n}
     return out
+
+
+def _psnr_ssim(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
+    """DVD-GAN-FP: per-frame PSNR/SSIM of the predicted frames against the real future of the same clip."""
+    c = cfg.model.context_frames
+    if not c:
+        raise ValueError("psnr_ssim compares predictions with the real future: only for DVD-GAN-FP models")
+    preds, reals = [], []
+    for _, _, pred, real in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
+        preds.append(pred)
+        reals.append(real[c:])
+    pred_arr, real_arr = np.stack(preds), np.stack(reals)
+    psnr, ssim = psnr_per_frame(pred_arr, real_arr), ssim_per_frame(pred_arr, real_arr)
+    return {"psnr_per_frame": [round(float(v), 4) for v in psnr], "ssim_per_frame": [round(float(v), 5) for v in ssim],
+            "psnr_mean": float(np.mean(psnr[np.isfinite(psnr)])) if np.isfinite(psnr).any() else float("inf"),
+            "ssim_mean": float(np.mean(ssim)), "psnr_ssim_samples": n}
 
 
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
@@ -125,6 +148,6 @@ def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_n
                                   keep_features="kvd" in metrics, progress=progress, desc="I3D real")
 
     real = real_stats() if "kvd" in metrics else cached_statistics(key, protocol, real_stats)
-    fake = (c for c, _, _ in _fake_clips(G, cfg, dataset, protocol.num_fake, bs, device, seed))
+    fake = (c for c, *_ in _fake_clips(G, cfg, dataset, protocol.num_fake, bs, device, seed))
     return compute_video_metrics(real, fake, i3d, protocol, metrics=metrics, batch_size=bs, device=device,
                                  strict=False, progress=progress)

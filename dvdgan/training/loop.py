@@ -107,9 +107,9 @@ class Trainer:
         self.D_train: nn.Module = self.D
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            # broadcast_buffers keeps SN vectors and BN statistics identical across ranks.
-            self.G_train = DDP(self.G, device_ids=ids, broadcast_buffers=True)
-            self.D_train = DDP(self.D, device_ids=ids, broadcast_buffers=True)
+            # DDP's default buffer broadcast keeps SN vectors and BN statistics identical across ranks.
+            self.G_train = DDP(self.G, device_ids=ids)
+            self.D_train = DDP(self.D, device_ids=ids)
         if t.compile:
             self.G_train = torch.compile(self.G_train)
             self.D_train = torch.compile(self.D_train)
