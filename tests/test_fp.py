@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _train_helpers import assert_states_equal, load_payload, micro_cfg
 
+from _train_helpers import assert_states_equal, load_payload, micro_cfg
 from dvdgan.cli import main
 from dvdgan.config import load_preset
 from dvdgan.models import DualDiscriminator, Generator

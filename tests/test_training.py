@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from _train_helpers import assert_states_equal, load_payload, micro_cfg
 
+from _train_helpers import assert_states_equal, load_payload, micro_cfg
 from dvdgan.cli import main
 from dvdgan.training import checkpoint as ckpt
 from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler
