@@ -1,0 +1,62 @@
+"""``dvdgan prepare SRC OUT --size S``: decode a video folder once into a memory-mapped training store.
+
+Several processes decode with PyAV, resize the short side to S (area filter) and centre-crop to SxS. Unreadable,
+truncated and too-short videos are skipped and listed in OUT/skipped.json. Interrupt and rerun to resume.
+Train on the result with --data prepared:OUT [design section 6].
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from dvdgan.cli import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prepare", help="decode videos once into a memory-mapped store", description=__doc__)
+    p.add_argument("src", help="video root: <class>/<video>.mp4|avi|..., <class>/<video>/<frame>.png, or flat")
+    p.add_argument("out", help="output store directory (resumed if it holds an unfinished run)")
+    p.add_argument("--size", type=int, required=True, help="frame side S of the store (SxS)")
+    p.add_argument("--max-frames", type=int, default=None, help="keep at most N frames per video")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--stride", type=int, default=1, help="keep every N-th frame (default 1)")
+    rate.add_argument("--fps", type=float, default=None, help="or resample to at most F frames per second")
+    p.add_argument("--min-frames", type=int, default=2, help="skip videos with fewer kept frames (default 2)")
+    p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
+                   help="decoding processes (default: min(8, CPUs))")
+    p.add_argument("--split", default="all",
+                   help="all | train | test (UCF-101 split files), or a Kinetics CSV split (train, val, test)")
+    p.add_argument("--split-index", type=int, default=1, help="UCF-101 split 1..3 (default 1)")
+    p.add_argument("--split-dir", default=None, help="folder of classInd.txt/trainlist0N.txt if not near SRC")
+    p.add_argument("--annotations", default=None, help="Kinetics CSV: label,youtube_id,time_start,time_end,split")
+    p.add_argument("--overwrite", action="store_true", help="replace a finished store made with other settings")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dvdgan.data.prepare import PrepareOptions, prepare_store
+
+    try:
+        options = PrepareOptions(args.size, args.stride, args.fps, args.max_frames, args.min_frames)
+        summary = prepare_store(
+            args.src, args.out, options, workers=args.workers, split=args.split, split_index=args.split_index,
+            annotations=args.annotations, split_dir=args.split_dir, overwrite=args.overwrite,
+            progress=not args.quiet,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if summary.already_complete:
+        print(f"{args.out} is already complete: {summary.kept} videos, {summary.frames} frames "
+              f"(pass --overwrite to rebuild)")
+        return 0
+    resumed = f", {summary.reused} reused from an interrupted run" if summary.reused else ""
+    print(f"kept {summary.kept} videos ({summary.frames} frames of {args.size}x{args.size}); "
+          f"skipped {len(summary.skipped)}; decoded {summary.decoded}{resumed}")
+    for item in summary.skipped[:20]:
+        print(f"  skipped {item['path']}: {item['reason']}")
+    if len(summary.skipped) > 20:
+        print(f"  ... {len(summary.skipped) - 20} more in {os.path.join(args.out, 'skipped.json')}")
+    print(f"train with --data prepared:{args.out}")
+    return 0

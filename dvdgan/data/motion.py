@@ -1,0 +1,112 @@
+"""``motion``: one random elongated object; class = its motion (8 classes), invisible in any single frame.
+
+[design section 6; data-sources.md 2B] The scene (object kind, colour, size, aspect, angle, position) is drawn
+from ``(seed, index)`` independently of the class, and every motion starts from that same first frame, so a
+single frame carries no class information: only the temporal discriminator can teach the class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dvdgan.data.analysis import clip_chunks, foreground, moments, slope
+from dvdgan.data.procedural import ProceduralVideos
+from dvdgan.data.render import coverage, ellipse_sdf, paint, polygon_sdf, transform_points
+
+MOTIONS = ("up", "down", "left", "right", "clockwise", "counter-clockwise", "zoom in", "zoom out")
+OBJECTS = ("bar", "ellipse", "arrow")
+
+# Full-strength motion over a clip, capped per frame so short clips do not jump: translation (fraction of the
+# frame), rotation (radians), zoom (log of the scale factor).
+_SHIFT, _SHIFT_STEP = 0.25, 0.06
+_TURN, _TURN_STEP = np.pi / 2, np.pi / 12
+_ZOOM, _ZOOM_STEP = np.log(1.6), np.log(1.12)
+_BAR = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]])  # local (across, along) corners
+_ARROW = np.array([[0.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
+
+
+def motion_amounts(num_frames: int, size: int) -> tuple[float, float, float]:
+    """Full-strength (shift in pixels, turn in radians, log zoom) over a clip of ``num_frames`` frames."""
+    steps = max(num_frames - 1, 0)
+    return (min(_SHIFT * size, _SHIFT_STEP * size * steps), min(_TURN, _TURN_STEP * steps),
+            min(_ZOOM, _ZOOM_STEP * steps))
+
+
+class MotionClasses(ProceduralVideos):
+    """Motion classes: up, down, left, right, clockwise, counter-clockwise (on screen), zoom in, zoom out.
+
+    A bar, ellipse or arrow (aspect 2-3, half-length 13-17% of the frame, random bright colour) near the centre;
+    the motion's strength is 70-100% of ``motion_amounts``. Objects stay inside the frame.
+    """
+
+    class_names = MOTIONS
+
+    def render(self, rng: np.random.Generator, label: int) -> np.ndarray:
+        h, w, t = self.height, self.width, self.num_frames
+        size = min(h, w)
+        # The scene: drawn before (and independently of) the motion.
+        kind = OBJECTS[rng.integers(len(OBJECTS))]
+        half_length = rng.uniform(0.13, 0.17) * size
+        half_width = half_length / rng.uniform(2.0, 3.0)
+        angle0 = rng.uniform(0, np.pi) if kind != "arrow" else rng.uniform(-np.pi, np.pi)
+        cy0, cx0 = (h - 1) / 2 + rng.uniform(-0.05, 0.05) * size, (w - 1) / 2 + rng.uniform(-0.05, 0.05) * size
+        colour = rng.uniform(0, 255, 3)
+        colour[rng.integers(3)] = rng.uniform(200, 255)
+        strength = rng.uniform(0.7, 1.0)
+
+        progress = np.arange(t, dtype=np.float32) / max(t - 1, 1)
+        shift, turn, zoom = (strength * a for a in motion_amounts(t, size))
+        cy, cx = np.full(t, cy0, np.float32), np.full(t, cx0, np.float32)
+        angle, scale = np.full(t, angle0, np.float32), np.ones(t, np.float32)
+        name = MOTIONS[label]
+        if name in ("up", "down"):
+            cy += (shift if name == "down" else -shift) * progress
+        elif name in ("left", "right"):
+            cx += (shift if name == "right" else -shift) * progress
+        elif name in ("clockwise", "counter-clockwise"):
+            angle += (turn if name == "clockwise" else -turn) * progress
+        else:
+            scale = np.exp((zoom if name == "zoom in" else -zoom) * progress).astype(np.float32)
+
+        if kind == "ellipse":
+            sdf = ellipse_sdf(cy, cx, half_length * scale, half_width * scale, angle, h, w)
+        else:
+            local = (_BAR if kind == "bar" else _ARROW) * np.array([half_width, half_length])
+            # Local points are (across, along); along the major axis is the object's angle.
+            sdf = polygon_sdf(transform_points(local, cy, cx, scale, angle - np.pi / 2), h, w)
+        return paint(coverage(sdf), colour)
+
+    def classify(self, clips: np.ndarray) -> np.ndarray:
+        """The exact class rule from several frames: centroid trend (translations), orientation trend
+        (rotations), log-area trend (zooms), each relative to its full strength; the strongest one wins.
+
+        Needs at least two frames with a visible object; otherwise it returns 0 ("up").
+        """
+        out = []
+        for _, chunk in clip_chunks(clips):
+            n, t, h, w = chunk.shape[:4]
+            m = moments(foreground(chunk.reshape(n * t, h, w, -1).max(axis=-1))[0])
+            out += [self._decide(*(v.reshape(n, t)[i] for v in (m.area, m.cy, m.cx, m.angle)), min(h, w))
+                    for i in range(n)]
+        return np.array(out, dtype=np.int64)
+
+    @staticmethod
+    def _decide(area: np.ndarray, cy: np.ndarray, cx: np.ndarray, angle: np.ndarray, size: int) -> int:
+        frames = len(area)
+        seen = np.flatnonzero(area > 0)
+        if seen.size < 2:
+            return 0
+        shift, turn, zoom = motion_amounts(frames, size)
+        area, cy, cx, angle = area[seen], cy[seen], cx[seen], angle[seen]
+        # Orientation is defined modulo pi: unwrap frame-to-frame steps into (-pi/2, pi/2].
+        steps = (np.diff(angle) + np.pi / 2) % np.pi - np.pi / 2
+        turned = np.concatenate([[0.0], np.cumsum(steps)])
+        span = frames - 1  # fitted change over the whole clip
+        dy, dx = slope(cy, seen) * span, slope(cx, seen) * span
+        d_angle, d_log_area = slope(turned, seen) * span, slope(np.log(area), seen) * span
+        evidence = {
+            "down": dy / shift, "up": -dy / shift, "right": dx / shift, "left": -dx / shift,
+            "clockwise": d_angle / turn, "counter-clockwise": -d_angle / turn,
+            "zoom in": d_log_area / (2 * zoom), "zoom out": -d_log_area / (2 * zoom),
+        }
+        return MOTIONS.index(max(evidence, key=evidence.get))

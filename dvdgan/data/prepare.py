@@ -1,0 +1,258 @@
+"""``prepare_store``: decode a video folder once into a memory-mapped store [design section 6].
+
+Several processes decode (PyAV), resize the short side with an area filter and centre-crop. Each finished
+video becomes a shard in ``OUT/.work`` (frames ``.npy`` first, then a small ``.json`` that marks it done, both
+written under temporary names and renamed), so an interrupted run resumes where it stopped. The assemble step
+concatenates the shards into ``frames.u8`` and writes ``index.json`` last; only then is the work dir removed.
+Unreadable, truncated or too-short videos are skipped with a reason, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from dvdgan.data.decode import DecodeError, read_frames
+from dvdgan.data.folder import VideoFolder
+from dvdgan.data.store import (
+    FORMAT,
+    FRAMES_FILE,
+    INDEX_FILE,
+    SKIPPED_FILE,
+    VERSION,
+    PreparedStore,
+    write_json_atomic,
+)
+
+WORK_DIR = ".work"
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How frames are taken from each video; a store records them and only resumes with the same ones."""
+
+    size: int  # output frames are size x size
+    stride: int = 1  # keep every stride-th decoded frame
+    fps: float | None = None  # or: resample to at most this frame rate (exclusive with stride)
+    max_frames: int | None = None  # keep at most this many frames per video (after stride/fps)
+    min_frames: int = 2  # videos with fewer kept frames are skipped
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError(f"--size must be >= 1, got {self.size}")
+        if self.stride < 1:
+            raise ValueError(f"--stride must be >= 1, got {self.stride}")
+        if self.fps is not None and (self.fps <= 0 or self.stride != 1):
+            raise ValueError("--fps must be > 0 and cannot be combined with --stride")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
+        if self.min_frames < 1:
+            raise ValueError(f"--min-frames must be >= 1, got {self.min_frames}")
+
+
+@dataclass
+class PrepareSummary:
+    """What a run did: videos kept and skipped (with reasons), and how much work was reused."""
+
+    out: Path
+    kept: int = 0
+    frames: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    decoded: int = 0  # videos decoded by this run
+    reused: int = 0  # videos finished by an earlier, interrupted run
+    already_complete: bool = False  # OUT already held a finished store with these settings
+
+
+def _shard_name(path: Path, relative: str) -> str:
+    """Stable shard name of a source video; a changed file (size, mtime) gets a new name."""
+    stat = path.stat()
+    ident = f"{relative}|{stat.st_size if path.is_file() else 0}|{stat.st_mtime_ns if path.is_file() else 0}"
+    return hashlib.sha1(ident.encode()).hexdigest()[:20]
+
+
+def _prepare_one(job: tuple[int, str, str, PrepareOptions]) -> tuple[int, dict[str, Any]]:
+    """Decode, resize and save one video as a shard (runs in a worker process); returns its metadata."""
+    index, source, shard, options = job
+    try:
+        video = read_frames(Path(source), options.stride, options.fps, options.max_frames, options.size)
+        if len(video.frames) < options.min_frames:
+            raise DecodeError(f"too short: {len(video.frames)} frame(s), need at least {options.min_frames}")
+        tmp = Path(f"{shard}.tmp.npy")
+        np.save(tmp, np.ascontiguousarray(video.frames))
+        os.replace(tmp, f"{shard}.npy")
+        meta: dict[str, Any] = {"length": len(video.frames), "fps": video.fps, "source_size": list(video.source_size)}
+    except DecodeError as exc:
+        meta = {"skipped": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop a dataset-sized job
+        meta = {"skipped": f"{type(exc).__name__}: {exc}", "retry": True}  # maybe transient: retry on resume
+    write_json_atomic(Path(f"{shard}.json"), meta)
+    return index, meta
+
+
+def _settings(src: Path, folder: VideoFolder, options: PrepareOptions, annotations: Path | None) -> dict[str, Any]:
+    return {
+        **asdict(options),
+        "source": str(src.resolve()),
+        "split": folder.split,
+        "split_index": folder.split_index,
+        "annotations": str(annotations.resolve()) if annotations else None,
+    }
+
+
+def prepare_store(
+    src: str | Path,
+    out: str | Path,
+    options: PrepareOptions,
+    *,
+    workers: int = 1,  # decoding processes; 1 decodes in this process
+    split: str = "all",  # all | train | test (| a Kinetics CSV split such as val)
+    split_index: int = 1,
+    annotations: str | Path | None = None,  # Kinetics CSV
+    split_dir: str | Path | None = None,  # UCF-101 split files, if not next to the videos
+    overwrite: bool = False,  # replace a finished store made with other settings
+    progress: bool = True,
+    on_result: Callable[[int, dict[str, Any]], None] | None = None,  # called after each decoded video
+) -> PrepareSummary:
+    """Build (or resume building) the store ``out`` from the videos under ``src``; see the module docstring."""
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    src, out = Path(src), Path(out)
+    annotations = Path(annotations) if annotations else None
+    folder = VideoFolder(src, split, split_index, annotations, split_dir)
+    settings = _settings(src, folder, options, annotations)
+    summary = PrepareSummary(out)
+
+    out.mkdir(parents=True, exist_ok=True)
+    index_path = out / INDEX_FILE
+    if index_path.is_file():
+        try:
+            previous = json.loads(index_path.read_text()).get("settings")
+        except json.JSONDecodeError:
+            previous = None
+        if previous == settings and not overwrite:
+            try:
+                store = PreparedStore(out)  # also checks that the frames file is whole
+            except ValueError:
+                store = None  # damaged: rebuild it
+            if store is not None:
+                summary.kept, summary.frames, summary.skipped = len(store), store.total_frames, store.skipped
+                summary.already_complete = True
+                return summary
+        elif not overwrite:
+            raise ValueError(f"{out} already holds a prepared store made with other settings; "
+                             "pass --overwrite or choose another output directory")
+        index_path.unlink()  # from here on the old store no longer loads
+
+    work = out / WORK_DIR
+    settings_path = work / "settings.json"
+    if work.is_dir() and (not settings_path.is_file() or json.loads(settings_path.read_text()) != settings):
+        shutil.rmtree(work)  # shards of other settings cannot be reused
+    work.mkdir(exist_ok=True)
+    write_json_atomic(settings_path, settings)
+
+    shards = [str(work / _shard_name(e.path, folder.relative_path(i))) for i, e in enumerate(folder.entries)]
+    results: dict[int, dict[str, Any]] = {}
+    todo = []
+    for i, shard in enumerate(shards):
+        meta = _finished(shard)
+        if meta is not None:
+            results[i] = meta
+        else:
+            todo.append((i, str(folder.entries[i].path), shard, options))
+    summary.reused = len(results)
+
+    bar = tqdm(total=len(todo), unit="video", desc=f"prepare {src.name}", disable=not progress or not todo)
+    with bar:
+        for i, meta in _run(todo, workers):
+            results[i] = meta
+            summary.decoded += 1
+            bar.update()
+            if on_result is not None:
+                on_result(i, meta)
+
+    _assemble(out, folder, shards, results, settings, summary)
+    shutil.rmtree(work)
+    return summary
+
+
+def _finished(shard: str) -> dict[str, Any] | None:
+    """The metadata of a shard an earlier run completed, or None when the video must be (re)decoded."""
+    done = Path(f"{shard}.json")
+    if not done.is_file():
+        return None
+    meta = json.loads(done.read_text())
+    if "skipped" in meta:
+        return None if meta.get("retry") else meta
+    return meta if Path(f"{shard}.npy").is_file() else None
+
+
+def _run(todo: list[tuple[int, str, str, PrepareOptions]], workers: int):
+    """Yield ``(index, meta)`` as videos finish, in this process or a pool of ``workers`` processes."""
+    if workers == 1 or len(todo) <= 1:
+        yield from map(_prepare_one, todo)
+        return
+    # fork starts workers fast and they need nothing from the parent but the job; spawn elsewhere.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(min(workers, len(todo))) as pool:
+        yield from pool.imap_unordered(_prepare_one, todo, chunksize=1)
+
+
+def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[int, dict[str, Any]],
+              settings: dict[str, Any], summary: PrepareSummary) -> None:
+    """Concatenate the shards into ``frames.u8`` and write ``skipped.json`` and, last, ``index.json``."""
+    videos, skipped = [], [{"path": path, "reason": reason} for path, reason in folder.missing]
+    offset = 0
+    tmp_frames = out / f".{FRAMES_FILE}.tmp"
+    with tmp_frames.open("wb") as f:
+        for i, entry in enumerate(folder.entries):
+            meta, relative = results[i], folder.relative_path(i)
+            if "skipped" in meta:
+                skipped.append({"path": relative, "reason": meta["skipped"]})
+                continue
+            frames = np.load(f"{shards[i]}.npy", mmap_mode="r")
+            f.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
+            videos.append({
+                "path": relative,
+                "label": entry.label,
+                "class": folder.class_names[entry.label] if folder.class_names else None,
+                "tags": list(entry.tags),
+                "offset": offset,
+                "length": int(meta["length"]),
+                "fps": meta["fps"],
+                "source_size": meta["source_size"],
+            })
+            offset += int(meta["length"])
+        f.flush()
+        os.fsync(f.fileno())
+    summary.kept, summary.frames, summary.skipped = len(videos), offset, skipped
+    if not videos:
+        tmp_frames.unlink()
+        reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
+        raise ValueError(f"none of the {len(folder)} videos under {folder.root} could be prepared ({reasons})")
+    os.replace(tmp_frames, out / FRAMES_FILE)
+    write_json_atomic(out / SKIPPED_FILE, skipped)
+    write_json_atomic(out / INDEX_FILE, {
+        "format": FORMAT,
+        "version": VERSION,
+        "size": settings["size"],
+        "channels": 3,
+        "total_frames": offset,
+        "frames_file": FRAMES_FILE,
+        "num_classes": len(folder.class_names),
+        "class_names": folder.class_names,
+        "videos": videos,
+        "skipped": skipped,
+        "settings": settings,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })

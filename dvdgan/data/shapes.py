@@ -1,0 +1,75 @@
+"""``shapes``: one bouncing RGB shape on a black background; class = shape x colour (9 classes).
+
+[design section 6; data-sources.md 2C] Shapes of one clip share an area whatever their kind, so only the outline
+tells them apart; squares are axis-aligned and triangles point up. The class shows in every frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dvdgan.data.analysis import foreground, iou, moments
+from dvdgan.data.procedural import ProceduralVideos
+from dvdgan.data.render import bounce, circle_sdf, coverage, paint, polygon_sdf
+
+SHAPES = ("square", "circle", "triangle")
+COLOURS = ("red", "green", "blue")
+
+# Sizes relative to a circle of radius r with the same area.
+_SQUARE_HALF = np.sqrt(np.pi) / 2  # half side
+_TRIANGLE_R = np.sqrt(4 * np.pi / np.sqrt(3)) / np.sqrt(3)  # circumradius of the equilateral triangle
+_TRIANGLE = np.array([[-1.0, 0.0], [0.5, -np.sqrt(3) / 2], [0.5, np.sqrt(3) / 2]])  # unit circumradius, (y, x)
+_SQUARE = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]])
+
+
+def shape_sdf(shape: int, cy: np.ndarray, cx: np.ndarray, radius: np.ndarray, height: int,
+              width: int) -> np.ndarray:
+    """Signed distance ``[N, H, W]`` of shape ``shape`` (index into SHAPES) with equal-area radius ``radius``."""
+    if SHAPES[shape] == "circle":
+        return circle_sdf(cy, cx, radius, height, width)
+    unit, scale = (_SQUARE, _SQUARE_HALF) if SHAPES[shape] == "square" else (_TRIANGLE, _TRIANGLE_R)
+    centre = np.stack([cy, cx], axis=-1)[:, None, :]
+    return polygon_sdf(centre + unit[None] * (scale * radius)[:, None, None], height, width)
+
+
+class BouncingShapes(ProceduralVideos):
+    """Bouncing shapes: ``class = 3 * shape + colour`` with shapes (square, circle, triangle) and colours (r, g, b).
+
+    Radius 10-15% of the frame, speed 4-8% of the frame per step, elastic wall bounces; the colour's channel is
+    180-255 and the other two 0-60.
+    """
+
+    class_names = tuple(f"{colour} {shape}" for shape in SHAPES for colour in COLOURS)
+
+    def render(self, rng: np.random.Generator, label: int) -> np.ndarray:
+        shape, colour = divmod(label, len(COLOURS))
+        h, w, t = self.height, self.width, self.num_frames
+        size = min(h, w)
+        radius = max(rng.uniform(0.10, 0.15) * size, 2.5)
+        extent = radius * {"square": _SQUARE_HALF, "circle": 1.0, "triangle": _TRIANGLE_R}[SHAPES[shape]]
+        low = np.array([extent, extent], np.float32)
+        high = np.array([h - 1 - extent, w - 1 - extent], np.float32)
+        start = low + rng.random(2, dtype=np.float32) * (high - low)
+        heading = rng.uniform(0, 2 * np.pi)
+        velocity = rng.uniform(0.04, 0.08) * size * np.array([np.sin(heading), np.cos(heading)], np.float32)
+        path = bounce(start, velocity, low, high, t)
+        rgb = rng.uniform(0, 60, 3)
+        rgb[colour] = rng.uniform(180, 255)
+        sdf = shape_sdf(shape, path[:, 0], path[:, 1], np.full(t, radius, np.float32), h, w)
+        return paint(coverage(sdf), rgb)
+
+    def frame_scores(self, frames: np.ndarray) -> np.ndarray:
+        """Colour share of the region's mean colour times the IoU with an equal-area ideal of each shape."""
+        m_frames, h, w, c = frames.shape
+        mask, _ = foreground(frames.max(axis=-1))
+        m = moments(mask)
+        background = np.median(frames.reshape(m_frames, -1, c), axis=1)
+        mean = (frames * mask[..., None]).sum(axis=(1, 2)) / np.maximum(m.area, 1)[:, None] - background
+        rgb = np.maximum(np.repeat(mean, 3, axis=1) if c == 1 else mean[:, :3], 0.0)
+        colour_share = rgb / np.maximum(rgb.sum(axis=1, keepdims=True), 1e-6)
+        radius = np.sqrt(m.area / np.pi)
+        scores = np.zeros((m_frames, self.num_classes))
+        for shape in range(len(SHAPES)):
+            fit = iou(mask, shape_sdf(shape, m.cy, m.cx, radius, h, w) > 0)
+            scores[:, shape * len(COLOURS) : (shape + 1) * len(COLOURS)] = fit[:, None] * colour_share
+        return scores

