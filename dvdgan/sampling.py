@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dvdgan.data.convert import video_to_uint8
+from dvdgan.video import video_to_uint8
 
 
 @torch.no_grad()

@@ -85,9 +85,9 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> np.nd
 
 
 def run(args: argparse.Namespace) -> int:
-    from dvdgan.data.convert import uint8_to_video
     from dvdgan.sampling import generate, make_grid, write_video
     from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
+    from dvdgan.video import uint8_to_video
 
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif", ".npz"):

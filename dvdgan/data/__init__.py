@@ -6,7 +6,6 @@ Training and metrics get their data through ``build_dataset`` and ``load_clips``
 
 from dvdgan.data.arrays import ArrayVideos
 from dvdgan.data.clips import ClipDataset
-from dvdgan.data.convert import uint8_to_video, video_to_uint8
 from dvdgan.data.decode import DecodeError
 from dvdgan.data.digits import MovingDigits
 from dvdgan.data.folder import VideoFolder
@@ -17,6 +16,7 @@ from dvdgan.data.samplers import InfiniteSampler
 from dvdgan.data.shapes import BouncingShapes
 from dvdgan.data.specs import DATA_SPEC_HELP, PROCEDURAL, build_dataset, load_clips, parse_spec
 from dvdgan.data.store import PreparedStore
+from dvdgan.video import uint8_to_video, video_to_uint8
 
 __all__ = [
     "DATA_SPEC_HELP",

@@ -3,7 +3,7 @@ IS and KVD on I3D-400 logits, streaming feature statistics with a cache, and ana
 
 from dvdgan.metrics.cache import cached_statistics, statistics_cache_path
 from dvdgan.metrics.class_accuracy import ClassAccuracy, class_accuracy, format_class_accuracy
-from dvdgan.metrics.features import compute_statistics, preprocess_clips, video_to_uint8
+from dvdgan.metrics.features import compute_statistics, preprocess_clips
 from dvdgan.metrics.frechet import frechet_distance
 from dvdgan.metrics.fvd import compute_video_metrics
 from dvdgan.metrics.i3d import InceptionI3d, load_i3d
@@ -17,5 +17,5 @@ __all__ = [
     "PROTOCOLS", "ClassAccuracy", "FeatureStats", "InceptionI3d", "Protocol", "cached_statistics",
     "class_accuracy", "compute_statistics", "compute_video_metrics", "format_class_accuracy",
     "frechet_distance", "get_protocol", "inception_score", "kernel_video_distance", "load_i3d",
-    "preprocess_clips", "register_protocol", "statistics_cache_path", "tf1_resize_bilinear", "video_to_uint8",
+    "preprocess_clips", "register_protocol", "statistics_cache_path", "tf1_resize_bilinear",
 ]

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
-from dvdgan.data.convert import uint8_to_video, video_to_uint8
 from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.protocols import get_protocol
+from dvdgan.video import uint8_to_video, video_to_uint8
 
 
 def _real_clips(dataset, n: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:

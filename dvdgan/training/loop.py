@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
-from dvdgan.data.convert import uint8_to_video
 from dvdgan.losses import d_hinge_loss, g_hinge_loss
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import set_power_iteration
@@ -33,6 +32,7 @@ from dvdgan.training.distributed import all_gather_objects, init_distributed
 from dvdgan.training.ema import EMA
 from dvdgan.training.logger import RunLogger
 from dvdgan.training.snapshot import Snapshotter
+from dvdgan.video import uint8_to_video
 
 
 class NonFiniteLossError(RuntimeError):

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
-from dvdgan.data.convert import uint8_to_video, video_to_uint8
 from dvdgan.sampling import class_grid_inputs, generate, make_grid, write_video
 from dvdgan.training.logger import RunLogger
+from dvdgan.video import uint8_to_video, video_to_uint8
 
 MAX_ROWS = 10  # grids of models with many classes show an evenly spaced subset of them
 PER_ROW = 4

@@ -1,0 +1,68 @@
+"""Analytic class accuracy for the procedural datasets (design.md sections 7 and 10): does a sample show the
+class it was conditioned on? Per-class results are reported so that a dropped class is visible."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class ClassAccuracy:
+    """`overall`: fraction of samples whose predicted class equals the conditioning class;
+    `per_class[c]`: the same among samples conditioned on class c (nan if none); `counts[c]`: those samples."""
+
+    overall: float
+    per_class: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def worst(self) -> float:
+        present = [a for a in self.per_class if not math.isnan(a)]
+        return min(present) if present else math.nan
+
+    def as_dict(self, prefix: str = "class_acc") -> dict[str, float]:
+        """Flat dict for metrics.jsonl: overall, worst class, and one entry per class."""
+        out = {prefix: self.overall, f"{prefix}_worst": self.worst}
+        out.update({f"{prefix}/{c}": a for c, a in enumerate(self.per_class)})
+        return out
+
+
+def _labels(x: np.ndarray | torch.Tensor | Sequence[int]) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.ndim != 1 or not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got shape {x.shape} dtype {x.dtype}")
+    return x.astype(np.int64)
+
+
+def class_accuracy(predicted: np.ndarray | torch.Tensor | Sequence[int],
+                   labels: np.ndarray | torch.Tensor | Sequence[int], num_classes: int | None = None
+                   ) -> ClassAccuracy:
+    """Compare a dataset's `classify(clips)` output with the conditioning labels `y`."""
+    pred, y = _labels(predicted), _labels(labels)
+    if pred.shape != y.shape or len(y) == 0:
+        raise ValueError(f"need equally many predictions and labels (>0), got {len(pred)} and {len(y)}")
+    if num_classes is None:
+        num_classes = int(max(pred.max(), y.max())) + 1
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes})")
+    correct = pred == y
+    counts = np.bincount(y, minlength=num_classes)
+    hits = np.bincount(y, weights=correct, minlength=num_classes)
+    per_class = tuple(float(h / n) if n else math.nan for h, n in zip(hits, counts, strict=True))
+    return ClassAccuracy(float(correct.mean()), per_class, tuple(int(n) for n in counts))
+
+
+def format_class_accuracy(acc: ClassAccuracy, class_names: Sequence[str] | None = None) -> str:
+    """One line, e.g. `class acc 72.5% (worst 3.1%) | red 98.0% (n=50) | blue 3.1% (n=64) | ...`."""
+    names = class_names or [str(c) for c in range(len(acc.per_class))]
+    parts = [f"class acc {100 * acc.overall:.1f}% (worst {100 * acc.worst:.1f}%)"]
+    parts += [f"{name} {'n/a' if math.isnan(a) else f'{100 * a:.1f}%'} (n={n})"
+              for name, a, n in zip(names, acc.per_class, acc.counts, strict=True)]
+    return " | ".join(parts)
