@@ -91,8 +91,17 @@ def test_ddp_two_ranks_match_single_process(tmp_path: Path) -> None:
     ddp_ckpt = ckpt.checkpoint_path(tmp_path / "ddp", 2)
     a, b = load_payload(single.last_checkpoint), load_payload(ddp_ckpt)
     assert b["world_size"] == 2 and len(b["rng"]) == 2
-    # Weights agree; BN running statistics do not (rank 0's are broadcast, one process accumulates both halves).
-    assert_states_equal(a, b, keys=("G", "D"), atol=1e-5, skip="running_")
+    # Weights agree to float reduction order. Adam's first steps move a weight by ~lr whatever its gradient's
+    # size, so a gradient that is ~0 can flip sign between the two sums: allow that for a tiny share of weights.
+    # (BN running statistics are not compared: rank 0's are broadcast, one process accumulates both halves.)
+    diffs = torch.cat([(a[k][n] - b[k][n]).abs().flatten() for k in ("G", "D") for n in a[k] if "running_" not in n])
+    assert diffs.max() < 4 * cfg.train.lr_g
+    assert (diffs > 1e-6).float().mean() < 0.01, f"{(diffs > 1e-6).float().mean():.4f} of weights differ"
+    seed1 = train(micro_cfg("train.steps=2", "train.seed=1"), tmp_path / "seed1", quiet=True)
+    other = load_payload(seed1.last_checkpoint)
+    other_diffs = torch.cat([(a[k][n] - other[k][n]).abs().flatten() for k in ("G", "D") for n in a[k]
+                             if "running_" not in n])
+    assert (other_diffs > 1e-6).float().mean() > 0.5  # the check can tell different runs apart
     # Only rank 0 logs: one stats line per step, not two.
     assert len((tmp_path / "ddp" / "stats.jsonl").read_text().splitlines()) == 2
 
