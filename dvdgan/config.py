@@ -139,6 +139,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 (autocast, GPUs)
     compile: bool = False  # torch.compile G and D (GPUs)
+    threads: int = 0  # CPU threads for torch ops (0 = torch's default); 1 is faster for tiny models on busy CPUs
     log_every: int = 10
     sample_every: int = 500  # write a sample grid every N steps (0 = never)
     checkpoint_every: int = 500

@@ -7,6 +7,7 @@ because a new one only appears under its final name through ``os.replace`` after
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import re
 import warnings
@@ -112,8 +113,14 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, pickle refusing a global, not a torch file...
-        raise CheckpointError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"checkpoint {path} is not a torch file or holds objects other than tensors and plain types "
+            f"(refused by weights_only=True loading)"
+        ) from None
+    except Exception as exc:  # truncated zip archive, I/O errors...
+        reason = "truncated or corrupt" if "PytorchStreamReader" in str(exc) else f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f"checkpoint {path} is unreadable ({reason[:200]})") from None
     if not isinstance(data, dict) or "config" not in data or "format_version" not in data:
         raise CheckpointError(f"{path} is not a dvdgan checkpoint (missing 'config'/'format_version')")
     if data["format_version"] > FORMAT_VERSION:

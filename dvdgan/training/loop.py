@@ -81,6 +81,8 @@ class Trainer:
         self.cfg, self.run_dir, self.quiet = cfg, Path(run_dir), quiet
         self.dist, self.device = init_distributed(cfg.train.device)
         t = cfg.train
+        if t.threads > 0:
+            torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
         self.dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=t.seed)
         ds_classes = int(getattr(self.dataset, "num_classes", 0))
