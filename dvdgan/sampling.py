@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dvdgan.models.generator import truncated_normal
 from dvdgan.video import video_to_uint8
 
 
@@ -86,18 +87,7 @@ def class_grid_inputs(
     """Fixed z and labels for a grid with one row per class (``num_classes`` 0: one unconditional row)."""
     gen = torch.Generator().manual_seed(seed)
     rows = max(num_classes, 1)
-    z = torch.randn(rows * per_class, z_dim, generator=gen)
-    if truncation > 0:
-        z = truncate(z, truncation, gen)
+    z = truncated_normal((rows * per_class, z_dim), truncation, gen)
     y = torch.arange(num_classes).repeat_interleave(per_class) if num_classes > 0 else None
     return z, y
 
-
-def truncate(z: torch.Tensor, threshold: float, gen: torch.Generator | None = None) -> torch.Tensor:
-    """Resample entries with ``|z| > threshold`` (BigGAN's truncation trick)."""
-    for _ in range(1000):
-        bad = z.abs() > threshold
-        if not bad.any():
-            return z
-        z = torch.where(bad, torch.randn(z.shape, generator=gen), z)
-    return z.clamp(-threshold, threshold)

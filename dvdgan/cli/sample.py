@@ -46,12 +46,12 @@ def _parse_classes(text: str | None, num_classes: int) -> list[int]:
 
 
 def _latents(G, rows: int, n: int, seed: int, truncation: float, interpolate: bool) -> torch.Tensor:
+    from dvdgan.models.generator import truncated_normal
+
     gen = torch.Generator().manual_seed(seed)
-    from dvdgan.sampling import truncate
 
     def draw(k: int) -> torch.Tensor:
-        z = torch.randn(k, G.z_dim, generator=gen)
-        return truncate(z, truncation, gen) if truncation > 0 else z
+        return truncated_normal((k, G.z_dim), truncation, gen)
 
     if not interpolate:
         return draw(rows * n)

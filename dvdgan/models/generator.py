@@ -142,15 +142,20 @@ class Generator(nn.Module):
 
     def sample_z(self, n: int, generator: torch.Generator | None = None, truncation: float = 0.0,
                  device: torch.device | str | None = None) -> torch.Tensor:
-        """z ~ N(0, I), or truncated at |z| <= truncation by resampling when ``truncation > 0`` [BigGAN]."""
+        """z ~ N(0, I), truncated at |z| <= ``truncation`` by resampling when it is > 0 [BigGAN]."""
         device = device if device is not None else self.linear.weight.device
-        z = torch.randn(n, self.z_dim, generator=generator, device=device)
-        if truncation > 0:
-            for _ in range(1000):
-                bad = z.abs() > truncation
-                if not bad.any():
-                    break
-                z = torch.where(bad, torch.randn(z.shape, generator=generator, device=device), z)
-            else:
-                z = z.clamp(-truncation, truncation)
+        return truncated_normal((n, self.z_dim), truncation, generator).to(device)
+
+
+def truncated_normal(shape: tuple[int, ...], threshold: float = 0.0,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal samples (on the CPU); with ``threshold > 0`` entries beyond it are redrawn (truncation trick)."""
+    z = torch.randn(shape, generator=generator)
+    if threshold <= 0:
         return z
+    for _ in range(1000):
+        bad = z.abs() > threshold
+        if not bad.any():
+            return z
+        z = torch.where(bad, torch.randn(shape, generator=generator), z)
+    return z.clamp(-threshold, threshold)
