@@ -206,3 +206,11 @@ def test_train_cli_writes_run_directory(tmp_path: Path) -> None:
 
     G = dvdgan.load_checkpoint(out).G_ema
     assert G(torch.randn(1, 120), torch.tensor([1])).shape == (1, 4, 3, 16, 16)
+
+
+def test_bf16_autocast_steps(tmp_path: Path) -> None:
+    result = train(micro_cfg("train.steps=2", "train.precision=bf16"), tmp_path, quiet=True)
+    state = load_payload(result.last_checkpoint)
+    assert state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state["G"].values())
+    assert all(v.dtype == torch.float32 for v in state["G"].values() if v.is_floating_point())  # fp32 master weights

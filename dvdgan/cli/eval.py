@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
         if metrics:
             cfg = cfg.override([f"eval.metrics={metrics}"])
-        dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=args.seed + 1)
+        # seed + 1, as the in-loop evaluation: procedural clips training never saw
+        dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
         results = evaluate_generator(ckpt.G_ema, cfg, dataset, ckpt.G_ema.linear.weight.device,
                                      num_samples=args.num_samples, protocol=args.protocol, progress=True,
                                      seed=args.seed)

@@ -129,6 +129,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / "config.yaml")
         self.logger = RunLogger(self.run_dir, enabled=main)
+        self._eval_dataset = None
         self.snapshots = Snapshotter(cfg, self.run_dir, self.dataset, self.device, enabled=main)
 
     # ----------------------------------------------------------------------------------------------------------
@@ -312,7 +313,11 @@ class Trainer:
 
         if not self.dist.is_main:
             return
-        results = evaluate_generator(self.G_ema, self.cfg, self.dataset, self.device, in_loop=True)
+        if self._eval_dataset is None:
+            # Another seed: procedural sets then give clips (and DVD-GAN-FP contexts) that training never saw.
+            c = self.cfg
+            self._eval_dataset = build_dataset(c.data, c.model.num_frames, c.model.resolution, seed=c.train.seed + 1)
+        results = evaluate_generator(self.G_ema, self.cfg, self._eval_dataset, self.device, in_loop=True)
         self.logger.metrics(self.step, results)
 
 
