@@ -15,6 +15,7 @@ from dvdgan.video import uint8_to_video, video_to_uint8
 
 MAX_ROWS = 10  # grids of models with many classes show an evenly spaced subset of them
 PER_ROW = 4
+UNCOND_ROWS = 4
 
 
 class Snapshotter:
@@ -23,13 +24,16 @@ class Snapshotter:
     def __init__(self, cfg: DVDGANConfig, run_dir: Path, dataset, device: torch.device, enabled: bool = True):
         self.enabled, self.out = enabled, Path(run_dir) / "samples"
         m = cfg.model
-        z, y = class_grid_inputs(m.num_classes, PER_ROW, m.generator.z_dim, seed=cfg.train.seed + 12345,
+        # Unconditional models (and DVD-GAN-FP, one context per sample) get UNCOND_ROWS rows.
+        per_class = PER_ROW if m.num_classes else PER_ROW * UNCOND_ROWS
+        z, y = class_grid_inputs(m.num_classes, per_class, m.generator.z_dim, seed=cfg.train.seed + 12345,
                                  truncation=cfg.train.truncation)
         if m.num_classes > MAX_ROWS:
             keep_classes = np.linspace(0, m.num_classes - 1, MAX_ROWS).round().astype(int)
             rows = torch.cat([torch.arange(c * PER_ROW, (c + 1) * PER_ROW) for c in keep_classes])
             z, y = z[rows], y[rows]
-        self.z, self.y, self.rows = z, y, max(1, min(m.num_classes, MAX_ROWS))
+        self.z, self.y = z, y
+        self.rows = min(m.num_classes, MAX_ROWS) if m.num_classes else UNCOND_ROWS
         self.context = None
         if m.context_frames and enabled:
             clips = torch.stack([torch.as_tensor(dataset[i][0]) for i in range(len(z))])
