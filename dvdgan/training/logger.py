@@ -29,22 +29,20 @@ class RunLogger:
         with open(self.run_dir / name, "a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def stats(self, step: int, values: dict[str, float]) -> None:
+    def _record(self, file: str, tb_prefix: str, step: int, values: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        self._append("stats.jsonl", {"step": step, "time": time.time(), **values})
+        self._append(file, {"step": step, "time": time.time(), **values})
         if self.tb is not None:
             for key, value in values.items():
-                self.tb.add_scalar(f"train/{key}", value, step)
+                if isinstance(value, (int, float)):  # lists (per-class values) stay in the JSON file
+                    self.tb.add_scalar(f"{tb_prefix}/{key}", value, step)
+
+    def stats(self, step: int, values: dict[str, float]) -> None:
+        self._record("stats.jsonl", "train", step, values)
 
     def metrics(self, step: int, values: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        self._append("metrics.jsonl", {"step": step, "time": time.time(), **values})
-        if self.tb is not None:
-            for key, value in values.items():
-                if isinstance(value, (int, float)):
-                    self.tb.add_scalar(f"metrics/{key}", value, step)
+        self._record("metrics.jsonl", "metrics", step, values)
 
     def video(self, tag: str, frames: np.ndarray, step: int, fps: int = 8) -> None:
         """Log ``frames`` (uint8 [T, H, W, 3]) as an animated GIF image summary, as TensorBoard's video tab expects."""

@@ -150,7 +150,6 @@ class Trainer:
         rng = data.get("rng", [])
         if len(rng) == self.dist.world_size:
             ckpt.set_rng_state(rng[self.dist.rank])
-        self.resumed_from = path
 
     def save(self) -> Path | None:
         rng = all_gather_objects(ckpt.rng_state(), self.dist)
@@ -186,7 +185,7 @@ class Trainer:
         return torch.cat([context, G(z, y, context=context)], dim=1)  # D sees context + prediction
 
     def _micro_steps(self, phase: int):
-        """(accum index, is last, sync context) for each micro-batch; seeds the RNG of each."""
+        """Per micro-batch: whether it is the last (the one that syncs DDP gradients); seeds each one's RNG."""
         lay = self.layout
         for a in range(lay.accum):
             g = a * lay.world_size + self.dist.rank
@@ -195,7 +194,7 @@ class Trainer:
             set_power_iteration(self.G, a == 0)
             set_power_iteration(self.D, a == 0)
             last = a == lay.accum - 1
-            yield a, last
+            yield last
 
     def _no_sync(self, module: nn.Module, last: bool):
         return module.no_sync() if (isinstance(module, DDP) and not last) else contextlib.nullcontext()
@@ -203,7 +202,7 @@ class Trainer:
     def d_step(self, phase: int, totals: dict[str, float]) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
-        for _, last in self._micro_steps(phase):
+        for last in self._micro_steps(phase):
             real, y = self._next_real()
             z, y_fake = self._fake_inputs(real.shape[0], y)
             with torch.no_grad(), self.autocast:
@@ -226,7 +225,7 @@ class Trainer:
         D = _unwrap(self.D_train)  # D's weights are not trained here: no DDP gradient sync needed
         D.requires_grad_(False)
         try:
-            for _, last in self._micro_steps(phase):
+            for last in self._micro_steps(phase):
                 real = self._next_real()[0] if self.context_frames else None
                 z, y = self._fake_inputs(self.layout.micro, None)
                 with self._no_sync(self.G_train, last), self.autocast:
