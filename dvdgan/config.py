@@ -31,6 +31,9 @@ class GeneratorConfig:
 
     z_dim: int = 120  # [paper] noise dimension
     embed_dim: int = 120  # [paper] class embedding dimension; cond = [z; e(y)]
+    # [ours] G uses z_scale * z. Every layer z reaches is spectrally normalised, so noise moves each CBN gain by
+    # about +-1 whatever G learns; < 1 caps that (DVD-GAN-FP on a CPU budget: 1.0 drowns the context).
+    z_scale: float = 1.0
     ch: int = 96  # [ours, BigGAN] base width; level widths come from the BigGAN table
     gru_kernel: int = 3  # [ours] ConvGRU kernel size
     bn_pool_time: bool = False  # [ours flag] pool BN statistics over time (paper: per time step)
@@ -38,7 +41,7 @@ class GeneratorConfig:
     bn_momentum: float = 0.1  # [ours, PyTorch default]
 
     def __post_init__(self) -> None:
-        _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel")
+        _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")
         if self.gru_kernel % 2 != 1:
             raise ConfigError(f"model.generator.gru_kernel must be odd, got {self.gru_kernel}")
 

@@ -21,6 +21,8 @@ def test_paper_presets_carry_paper_values() -> None:
         assert (cfg.train.lr_g, cfg.train.lr_d) == (1e-4, 5e-4)
         assert (cfg.train.ema_decay, cfg.train.ema_start) == (0.9999, 20000)
         assert cfg.data.frame_stride == (1 if name.startswith("ucf") else 2)
+    for name in [*PAPER, "kinetics600-fp-5to11", "bair-fp-1to15"]:
+        assert load_preset(name).model.generator.z_scale == 1.0  # the paper's z ~ N(0, I), unscaled
 
 
 def test_every_preset_loads_and_round_trips(tmp_path) -> None:
@@ -39,6 +41,8 @@ def test_overrides_and_type_checks() -> None:
         load_preset().override(["train.lrg=1"])
     with pytest.raises(ConfigError, match="'train.steps' expects an integer"):
         load_preset().override(["train.steps=abc"])
+    with pytest.raises(ConfigError, match="z_scale must be > 0"):
+        load_preset().override(["model.generator.z_scale=0"])
     with pytest.raises(ConfigError, match="power of two"):
         load_preset().override(["model.resolution=48"])
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):

@@ -41,6 +41,19 @@ def test_prediction_depends_on_context_per_sample() -> None:
     assert torch.equal(changed[1:], base[1:])
 
 
+def test_z_scale_multiplies_the_noise() -> None:
+    """generator.z_scale = s makes G(z) what the same weights give for s * z at z_scale 1."""
+    cfg = load_preset("tiny-fp").override(["model.generator.z_scale=1.0"]).model
+    g = Generator(cfg).eval()
+    scaled = Generator(load_preset("tiny-fp").override(["model.generator.z_scale=0.25"]).model).eval()
+    scaled.load_state_dict(g.state_dict())
+    z = torch.randn(2, cfg.generator.z_dim)
+    context = torch.rand(2, cfg.context_frames, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(scaled(z, None, context=context), g(0.25 * z, None, context=context), atol=1e-6)
+        assert not torch.allclose(scaled(z, None, context=context), g(z, None, context=context), atol=1e-3)
+
+
 def test_spatial_d_samples_predicted_frames_only() -> None:
     cfg = load_preset("tiny-fp").model
     d = DualDiscriminator(cfg)

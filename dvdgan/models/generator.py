@@ -75,7 +75,7 @@ class Generator(nn.Module):
         super().__init__()
         g = cfg.generator
         self.cfg = cfg
-        self.num_classes, self.z_dim = cfg.num_classes, g.z_dim
+        self.num_classes, self.z_dim, self.z_scale = cfg.num_classes, g.z_dim, g.z_scale
         self.num_frames = cfg.generated_frames
         self.resolution = cfg.resolution
         self.embed = nn.Embedding(cfg.num_classes, g.embed_dim) if cfg.num_classes > 0 else None
@@ -103,9 +103,11 @@ class Generator(nn.Module):
         return [(lvl.hidden_channels, 4 * 2**i, 4 * 2**i) for i, lvl in enumerate(self.levels)]
 
     def make_cond(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        """cond = [z; e(y)] (just z when unconditional) [paper v2 section 3]."""
+        """cond = [z; e(y)] (just z when unconditional) [paper v2 section 3], z scaled by ``z_scale`` [ours]."""
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must be [B, {self.z_dim}], got {list(z.shape)}")
+        if self.z_scale != 1.0:
+            z = z * self.z_scale
         if self.embed is None:
             return z
         if y is None or y.shape != (z.shape[0],):
