@@ -72,8 +72,12 @@ def _ddp_worker(rank: int, world: int, port: int, cfg_dict: dict, run_dir: str) 
     torch.distributed.destroy_process_group()
 
 
-def test_ddp_two_ranks_match_single_process(tmp_path: Path) -> None:
-    cfg = micro_cfg("train.steps=2", "train.micro_batch=2")  # one process: 2 micro-batches of 2
+@pytest.mark.parametrize("fp", [False, True], ids=["synthesis", "fp"])
+def test_ddp_two_ranks_match_single_process(tmp_path: Path, fp: bool) -> None:
+    # DVD-GAN-FP goes through the same loop: its G steps also draw real clips (the contexts) from the stream.
+    extra = ("model.context_frames=1", "data.source=motion") if fp else ()
+    preset = "tiny-fp" if fp else "tiny"
+    cfg = micro_cfg("train.steps=2", "train.micro_batch=2", *extra, preset=preset)  # one process: 2 x 2
     single = train(cfg, tmp_path / "single", quiet=True)
     import socket
 
@@ -97,7 +101,7 @@ def test_ddp_two_ranks_match_single_process(tmp_path: Path) -> None:
     diffs = torch.cat([(a[k][n] - b[k][n]).abs().flatten() for k in ("G", "D") for n in a[k] if "running_" not in n])
     assert diffs.max() < 4 * cfg.train.lr_g
     assert (diffs > 1e-6).float().mean() < 0.01, f"{(diffs > 1e-6).float().mean():.4f} of weights differ"
-    seed1 = train(micro_cfg("train.steps=2", "train.seed=1"), tmp_path / "seed1", quiet=True)
+    seed1 = train(micro_cfg("train.steps=2", "train.seed=1", *extra, preset=preset), tmp_path / "seed1", quiet=True)
     other = load_payload(seed1.last_checkpoint)
     other_diffs = torch.cat([(a[k][n] - other[k][n]).abs().flatten() for k in ("G", "D") for n in a[k]
                              if "running_" not in n])
