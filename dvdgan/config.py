@@ -165,13 +165,14 @@ class TrainConfig:
 class EvalConfig:
     """In-loop and ``dvdgan eval`` metrics [design section 7]."""
 
-    metrics: list[str] = field(default_factory=lambda: ["fvd"])  # fvd | is | kvd | class_acc | psnr_ssim (FP)
+    # fvd | is | kvd | class_acc; for DVD-GAN-FP also psnr_ssim and context_colour
+    metrics: list[str] = field(default_factory=lambda: ["fvd"])
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
 
     def __post_init__(self) -> None:
-        valid = ("fvd", "is", "kvd", "class_acc", "psnr_ssim")
+        valid = ("fvd", "is", "kvd", "class_acc", "psnr_ssim", "context_colour")
         bad = [m for m in self.metrics if m not in valid]
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from dvdgan.models import DualDiscriminator, Generator
 
 
 def _fp_model():
-    cfg = load_preset("tiny-fp").model  # 2 context frames -> 6 predicted at 32x32
+    cfg = load_preset("tiny-fp").model  # 4 context frames -> 4 predicted at 32x32
     return cfg, Generator(cfg).eval()
 
 
@@ -81,3 +82,11 @@ def test_fp_training_resume_and_sampling(tmp_path: Path) -> None:
     assert np.array_equal(videos[0], clips[0])  # row 0 starts with the real clip
     assert np.array_equal(videos[1, :1], clips[0, :1])  # then samples that keep the real context frame
     assert main(["sample", str(tmp_path / "full"), "--out", str(tmp_path / "x.gif")]) == 2  # no --context
+    # FP evaluation: PSNR/SSIM per predicted frame against the real future, colour agreement with the context.
+    report = tmp_path / "eval.json"
+    assert main(["eval", str(tmp_path / "full"), "--metrics", "psnr_ssim,context_colour,class_acc",
+                 "--num-samples", "8", "--json-out", str(report)]) == 0
+    results = json.loads(report.read_text())
+    predicted = cfg.model.num_frames - cfg.model.context_frames
+    assert len(results["psnr_per_frame"]) == predicted and len(results["ssim_per_frame"]) == predicted
+    assert -1.0 <= results["context_colour"] <= 1.0 and 0.0 <= results["class_acc"] <= 1.0

@@ -14,6 +14,7 @@ from torch import nn
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
+from dvdgan.metrics.context_colour import colour_agreement
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.protocols import get_protocol
 from dvdgan.video import uint8_to_video, video_to_uint8
@@ -87,6 +88,8 @@ def evaluate_generator(
             out.update(_class_accuracy(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
         if "psnr_ssim" in metrics:
             out.update(_psnr_ssim(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
+        if "context_colour" in metrics:
+            out.update(_context_colour(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
         video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
         if video_metrics:
             out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
@@ -126,6 +129,18 @@ def _psnr_ssim(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict
     return {"psnr_per_frame": [round(float(v), 4) for v in psnr], "ssim_per_frame": [round(float(v), 5) for v in ssim],
             "psnr_mean": float(np.mean(psnr[np.isfinite(psnr)])) if np.isfinite(psnr).any() else float("inf"),
             "ssim_mean": float(np.mean(ssim)), "psnr_ssim_samples": n}
+
+
+def _context_colour(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
+    """DVD-GAN-FP: does each prediction keep its context's colour (``dvdgan.metrics.context_colour``)?"""
+    c = cfg.model.context_frames
+    if not c:
+        raise ValueError("context_colour compares predictions with their context: only for DVD-GAN-FP models")
+    contexts, preds = [], []
+    for full, _, pred, _ in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
+        contexts.append(full[:c])
+        preds.append(pred)
+    return {"context_colour": colour_agreement(np.stack(contexts), np.stack(preds)), "context_colour_samples": n}
 
 
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
