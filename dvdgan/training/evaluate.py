@@ -31,7 +31,7 @@ def _real_clips(dataset, n: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
 @torch.no_grad()
 def _fake_clips(
     G: nn.Module, cfg: DVDGANConfig, dataset, n: int, batch: int, device: torch.device, seed: int
-) -> Iterator[tuple[np.ndarray, int, np.ndarray | None]]:
+) -> Iterator[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]:
     """Generated clips: (uint8 [T, H, W, C], its label, and for FP the predicted part and the real clip)."""
     m = cfg.model
     gen = torch.Generator().manual_seed(seed)
@@ -84,12 +84,16 @@ def evaluate_generator(
     G.eval()
     out: dict[str, float | int | str | list[float]] = {}
     try:
-        if "class_acc" in metrics:
-            out.update(_class_accuracy(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
-        if "psnr_ssim" in metrics:
-            out.update(_psnr_ssim(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
-        if "context_colour" in metrics:
-            out.update(_context_colour(G, cfg, dataset, num_samples or cfg.eval.num_samples, device, seed))
+        sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour}
+        wanted = [m for m in sample_metrics if m in metrics]
+        for name in wanted:
+            _check_applicable(cfg, dataset, name)  # before generating: a wrong request fails at once
+        if wanted:
+            # One set of generated clips serves every metric that judges them directly.
+            n = num_samples or cfg.eval.num_samples
+            samples = list(_fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed))
+            for name in wanted:
+                out.update(sample_metrics[name](cfg, dataset, samples))
         video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
         if video_metrics:
             out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
@@ -99,48 +103,43 @@ def evaluate_generator(
     return out
 
 
-def _class_accuracy(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
-    classify = getattr(dataset, "classify", None)
-    if classify is None:
+Samples = list[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]  # what _fake_clips yields
+
+
+def _check_applicable(cfg: DVDGANConfig, dataset, metric: str) -> None:
+    if metric == "class_acc" and getattr(dataset, "classify", None) is None:
         raise ValueError(f"class_acc needs a procedural data source with a class rule, not {cfg.data.source!r}")
-    num_classes = int(dataset.num_classes)
-    clips, labels = [], []
-    for full, label, pred, _ in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
-        clips.append(pred if pred is not None else full)  # FP: judge the predicted frames only
-        labels.append(label)
-    predicted = classify(np.stack(clips))
-    acc = class_accuracy(predicted, np.asarray(labels), num_classes)
-    out = {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
-           "class_acc_samples": n}
-    return out
+    compares = {"psnr_ssim": "the real future", "context_colour": "their context"}.get(metric)
+    if compares and not cfg.model.context_frames:
+        raise ValueError(f"{metric} compares predictions with {compares}: only for DVD-GAN-FP models")
 
 
-def _psnr_ssim(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
+def _class_accuracy(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
+    # FP: judge the predicted frames only
+    clips = np.stack([pred if pred is not None else full for full, _, pred, _ in samples])
+    labels = np.asarray([label for _, label, _, _ in samples])
+    acc = class_accuracy(dataset.classify(clips), labels, int(dataset.num_classes))
+    return {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
+            "class_acc_samples": len(samples)}
+
+
+def _psnr_ssim(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     """DVD-GAN-FP: per-frame PSNR/SSIM of the predicted frames against the real future of the same clip."""
     c = cfg.model.context_frames
-    if not c:
-        raise ValueError("psnr_ssim compares predictions with the real future: only for DVD-GAN-FP models")
-    preds, reals = [], []
-    for _, _, pred, real in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
-        preds.append(pred)
-        reals.append(real[c:])
-    pred_arr, real_arr = np.stack(preds), np.stack(reals)
+    pred_arr = np.stack([pred for _, _, pred, _ in samples])
+    real_arr = np.stack([real[c:] for _, _, _, real in samples])
     psnr, ssim = psnr_per_frame(pred_arr, real_arr), ssim_per_frame(pred_arr, real_arr)
     return {"psnr_per_frame": [round(float(v), 4) for v in psnr], "ssim_per_frame": [round(float(v), 5) for v in ssim],
             "psnr_mean": float(np.mean(psnr[np.isfinite(psnr)])) if np.isfinite(psnr).any() else float("inf"),
-            "ssim_mean": float(np.mean(ssim)), "psnr_ssim_samples": n}
+            "ssim_mean": float(np.mean(ssim)), "psnr_ssim_samples": len(samples)}
 
 
-def _context_colour(G, cfg: DVDGANConfig, dataset, n: int, device, seed: int) -> dict:
+def _context_colour(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     """DVD-GAN-FP: does each prediction keep its context's colour (``dvdgan.metrics.context_colour``)?"""
     c = cfg.model.context_frames
-    if not c:
-        raise ValueError("context_colour compares predictions with their context: only for DVD-GAN-FP models")
-    contexts, preds = [], []
-    for full, _, pred, _ in _fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed):
-        contexts.append(full[:c])
-        preds.append(pred)
-    return {"context_colour": colour_agreement(np.stack(contexts), np.stack(preds)), "context_colour_samples": n}
+    contexts = np.stack([full[:c] for full, _, _, _ in samples])
+    preds = np.stack([pred for _, _, pred, _ in samples])
+    return {"context_colour": colour_agreement(contexts, preds), "context_colour_samples": len(samples)}
 
 
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
