@@ -16,6 +16,7 @@ from dvdgan.config import DVDGANConfig
 from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
 from dvdgan.metrics.context_colour import colour_agreement
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
+from dvdgan.metrics.motion import compare_motion
 from dvdgan.metrics.protocols import get_protocol
 from dvdgan.video import uint8_to_video, video_to_uint8
 
@@ -84,7 +85,8 @@ def evaluate_generator(
     G.eval()
     out: dict[str, float | int | str | list[float]] = {}
     try:
-        sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour}
+        sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour,
+                          "motion": _motion}
         wanted = [m for m in sample_metrics if m in metrics]
         for name in wanted:
             _check_applicable(cfg, dataset, name)  # before generating: a wrong request fails at once
@@ -109,6 +111,8 @@ Samples = list[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]  # 
 def _check_applicable(cfg: DVDGANConfig, dataset, metric: str) -> None:
     if metric == "class_acc" and getattr(dataset, "classify", None) is None:
         raise ValueError(f"class_acc needs a procedural data source with a class rule, not {cfg.data.source!r}")
+    if metric == "motion" and cfg.model.num_frames < 2:
+        raise ValueError("motion compares frame-to-frame changes: it needs clips of at least 2 frames")
     compares = {"psnr_ssim": "the real future", "context_colour": "their context"}.get(metric)
     if compares and not cfg.model.context_frames:
         raise ValueError(f"{metric} compares predictions with {compares}: only for DVD-GAN-FP models")
@@ -140,6 +144,13 @@ def _context_colour(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     contexts = np.stack([full[:c] for full, _, _, _ in samples])
     preds = np.stack([pred for _, _, pred, _ in samples])
     return {"context_colour": colour_agreement(contexts, preds), "context_colour_samples": len(samples)}
+
+
+def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
+    """Motion energy per time step of the generated clips against as many real ones (``dvdgan.metrics.motion``)."""
+    real = (clip for clip, _ in _real_clips(dataset, len(samples), seed=3))
+    result = compare_motion((full for full, _, _, _ in samples), real)
+    return {**result.as_dict(), "motion_samples": len(samples)}
 
 
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,

@@ -35,8 +35,12 @@ class RunLogger:
         self._append(file, {"step": step, "time": time.time(), **values})
         if self.tb is not None:
             for key, value in values.items():
-                if isinstance(value, (int, float)):  # lists (per-class values) stay in the JSON file
+                if isinstance(value, (int, float)):
                     self.tb.add_scalar(f"{tb_prefix}/{key}", value, step)
+                elif isinstance(value, list):  # per-class or per-time-step values: one scalar per entry
+                    for i, v in enumerate(value):
+                        if isinstance(v, (int, float)):
+                            self.tb.add_scalar(f"{tb_prefix}/{key}/{i}", v, step)
 
     def stats(self, step: int, values: dict[str, float]) -> None:
         self._record("stats.jsonl", "train", step, values)
