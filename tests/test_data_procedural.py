@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from dvdgan.data import BouncingShapes, MotionClasses, MovingDigits
 from dvdgan.data import mnist as mnist_module
+from dvdgan.data.motion import MOTIONS
 
 SETS = (BouncingShapes, MotionClasses, MovingDigits)
 
@@ -50,16 +51,22 @@ def test_appearance_classes_are_recovered_from_any_single_frame(cls, size):
         assert (data.classify(clips[:, t : t + 1]) == labels).all()
 
 
-def test_motion_class_needs_several_frames():
-    data = MotionClasses(8, 32, seed=4)
+@pytest.mark.parametrize("frames", [7, 8])
+def test_motion_class_needs_the_order_of_the_frames(frames):
+    data = MotionClasses(frames, 32, seed=4)
     clips, labels = _batch(data, 6 * data.num_classes)
     assert (data.classify(clips) == labels).all()
-    # Every motion of one scene starts from the same first frame, so that frame cannot tell the class ...
-    scene = np.stack([data.clip(5, label=k) for k in range(data.num_classes)])
-    assert all(np.array_equal(scene[0, 0], scene[k, 0]) for k in range(data.num_classes))
-    assert (data.classify(scene) == np.arange(data.num_classes)).all()
-    # ... and a clip of that frame repeated gets one answer whatever the class was: at most 1 of 8 right.
-    still = np.repeat(scene[:, :1], 8, axis=1)
+    # Opposite motions of one scene are each other played backwards: as an unordered set their frames are the
+    # same, so a discriminator that scores frames one at a time (D_S) cannot tell them apart ...
+    for index in (5, 6):
+        scene = np.stack([data.clip(index, label=k) for k in range(data.num_classes)])
+        for k in range(0, data.num_classes, 2):  # up/down, left/right, clockwise/counter-clockwise, zoom in/out
+            assert np.array_equal(scene[k], scene[k + 1, ::-1]), MOTIONS[k]
+        if frames % 2:  # ... and every motion passes through the same middle frame
+            assert all(np.array_equal(scene[0, frames // 2], scene[k, frames // 2]) for k in range(data.num_classes))
+        assert (data.classify(scene) == np.arange(data.num_classes)).all()
+    # A clip of one frame repeated gets one answer whatever the class was: at most 1 of 8 right.
+    still = np.repeat(scene[:, :1], frames, axis=1)
     assert len(set(data.classify(still).tolist())) == 1
 
 

@@ -1,8 +1,10 @@
-"""``motion``: one random elongated object; class = its motion (8 classes), invisible in any single frame.
+"""``motion``: one random elongated object; class = its motion (8 classes), invisible in any set of frames.
 
-[design section 6; data-sources.md 2B] The scene (object kind, colour, size, aspect, angle, position) is drawn
-from ``(seed, index)`` independently of the class, and every motion starts from that same first frame, so a
-single frame carries no class information: only the temporal discriminator can teach the class.
+The scene (object kind, colour, size, aspect, angle, position) is drawn from ``(seed, index)`` independently of
+the class and is the clip's *middle* state: every motion runs symmetrically through it, so the clips of opposite
+classes (up/down, left/right, clockwise/counter-clockwise, zoom in/out) of one scene are each other played
+backwards. Their frames, taken as an unordered set, are the same: a discriminator that scores frames one at a time
+(D_S) cannot tell the class, only one that sees their order (D_T) can.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ def motion_amounts(num_frames: int, size: int) -> tuple[float, float, float]:
 class MotionClasses(ProceduralVideos):
     """Motion classes: up, down, left, right, clockwise, counter-clockwise (on screen), zoom in, zoom out.
 
-    A bar, ellipse or arrow (aspect 2-3, half-length 13-17% of the frame, random bright colour) near the centre;
-    the motion's strength is 70-100% of ``motion_amounts``. Objects stay inside the frame.
+    A bar, ellipse or arrow (aspect 2-3, half-length 13-17% of the frame, random bright colour) within 15% of the
+    frame of its centre; the motion's strength is 70-100% of ``motion_amounts``, half of it before the middle frame
+    and half after. Objects stay inside the frame.
     """
 
     class_names = MOTIONS
@@ -49,12 +52,14 @@ class MotionClasses(ProceduralVideos):
         half_length = rng.uniform(0.13, 0.17) * size
         half_width = half_length / rng.uniform(2.0, 3.0)
         angle0 = rng.uniform(0, np.pi) if kind != "arrow" else rng.uniform(-np.pi, np.pi)
-        cy0, cx0 = (h - 1) / 2 + rng.uniform(-0.05, 0.05) * size, (w - 1) / 2 + rng.uniform(-0.05, 0.05) * size
+        # A wide spread of positions hides whether a single frame belongs to a translation; the object stays inside
+        # the frame at every step.
+        cy0, cx0 = (h - 1) / 2 + rng.uniform(-0.15, 0.15) * size, (w - 1) / 2 + rng.uniform(-0.15, 0.15) * size
         colour = rng.uniform(0, 255, 3)
         colour[rng.integers(3)] = rng.uniform(200, 255)
         strength = rng.uniform(0.7, 1.0)
 
-        progress = np.arange(t, dtype=np.float32) / max(t - 1, 1)
+        progress = np.linspace(-0.5, 0.5, t, dtype=np.float32) if t > 1 else np.zeros(1, np.float32)
         shift, turn, zoom = (strength * a for a in motion_amounts(t, size))
         cy, cx = np.full(t, cy0, np.float32), np.full(t, cx0, np.float32)
         angle, scale = np.full(t, angle0, np.float32), np.ones(t, np.float32)
