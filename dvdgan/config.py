@@ -36,6 +36,9 @@ class GeneratorConfig:
     z_scale: float = 1.0
     ch: int = 96  # [ours, BigGAN] base width; level widths come from the BigGAN table
     gru_kernel: int = 3  # [ours] ConvGRU kernel size
+    # [ours] initial bias of the ConvGRU update gate u (h' = u.h + (1-u).c); the paper does not give its gate
+    # initialisation. 0 gives u = 0.5 at the start.
+    gru_update_bias: float = 0.0
     bn_pool_time: bool = False  # [ours flag] pool BN statistics over time (paper: per time step)
     bn_eps: float = 1e-5  # [ours, BigGAN]
     bn_momentum: float = 0.1  # [ours, PyTorch default]
@@ -46,6 +49,9 @@ class GeneratorConfig:
             raise ConfigError(f"model.generator.gru_kernel must be odd, got {self.gru_kernel}")
 
 
+D_PARTS = ("spatial", "temporal")  # D_S, D_T
+
+
 @dataclass
 class DiscriminatorConfig:
     """Dual discriminator hyper-parameters [paper v2 section 3]."""
@@ -54,11 +60,16 @@ class DiscriminatorConfig:
     k_frames: int = 8  # [paper] frames sampled per video for D_S
     temporal_pool: int = 2  # [paper] phi = 2x2 average pooling before D_T
     temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
+    # [paper] both; one alone is the ablation of which discriminator teaches what (D_S: frames, D_T: motion)
+    parts: list[str] = field(default_factory=lambda: ["spatial", "temporal"])
 
     def __post_init__(self) -> None:
         _positive(self, "ch", "k_frames", "temporal_pool")
         if self.temporal_3d_blocks < 0:
             raise ConfigError("model.discriminator.temporal_3d_blocks must be >= 0")
+        if not self.parts or len(set(self.parts)) != len(self.parts) or not set(self.parts) <= set(D_PARTS):
+            raise ConfigError(f"model.discriminator.parts must be a non-empty subset of {list(D_PARTS)}, "
+                              f"got {self.parts}")
 
 
 @dataclass
@@ -124,6 +135,9 @@ class DataConfig:
         _choice(self, "split", ("train", "test", "all"))
 
 
+TEMPORAL_NEGATIVES = ("still", "reversed")
+
+
 @dataclass
 class TrainConfig:
     """Optimisation recipe [paper v2 section 4]; defaults are the paper's."""
@@ -149,6 +163,10 @@ class TrainConfig:
     keep_checkpoints: int = 3
     eval_every: int = 0  # in-loop metrics every N steps (0 = never)
     truncation: float = 0.0  # sampling truncation for grids (0 = none)
+    # [ours flag] extra negatives for D_T made from real clips: "still" (one of the clip's frames repeated) and
+    # "reversed" (the clip played backwards, with its label). They teach D_T that a video must move (and which
+    # way); the paper uses none.
+    temporal_negatives: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
@@ -159,20 +177,24 @@ class TrainConfig:
         if self.micro_batch < 0:
             raise ConfigError("train.micro_batch must be >= 0")
         _choice(self, "precision", ("fp32", "bf16"))
+        bad = [k for k in self.temporal_negatives if k not in TEMPORAL_NEGATIVES]
+        if bad or len(set(self.temporal_negatives)) != len(self.temporal_negatives):
+            raise ConfigError(f"train.temporal_negatives: choose distinct kinds from {list(TEMPORAL_NEGATIVES)}, "
+                              f"got {self.temporal_negatives}")
 
 
 @dataclass
 class EvalConfig:
     """In-loop and ``dvdgan eval`` metrics [design section 7]."""
 
-    # fvd | is | kvd | class_acc; for DVD-GAN-FP also psnr_ssim and context_colour
+    # fvd | is | kvd | class_acc | motion; for DVD-GAN-FP also psnr_ssim and context_colour
     metrics: list[str] = field(default_factory=lambda: ["fvd"])
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
 
     def __post_init__(self) -> None:
-        valid = ("fvd", "is", "kvd", "class_acc", "psnr_ssim", "context_colour")
+        valid = ("fvd", "is", "kvd", "class_acc", "motion", "psnr_ssim", "context_colour")
         bad = [m for m in self.metrics if m not in valid]
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")
@@ -187,6 +209,10 @@ class DVDGANConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        if self.train.temporal_negatives and "temporal" not in self.model.discriminator.parts:
+            raise ConfigError("train.temporal_negatives trains D_T: model.discriminator.parts must include temporal")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -24,3 +24,9 @@ def g_hinge_loss(fake: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str,
     """Generator loss ``-sum_D E[D(G(z))]``; also returns the per-discriminator values."""
     terms = {f"g_{name}": -score.mean() for name, score in fake.items()}
     return sum(terms.values()), terms
+
+
+def d_negative_loss(scores: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Hinge term ``E[relu(1 + D_T(x))]`` for D_T on negatives made from real clips (``train.temporal_negatives``)."""
+    term = torch.relu(1.0 + scores).mean()
+    return term, {f"d_{kind}_temporal": term}

@@ -203,3 +203,29 @@ def test_model_code_imports_nothing_from_training_data_metrics() -> None:
                 names = [node.module]
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+def test_gru_update_bias_sets_only_the_update_gate(tiny_cfg) -> None:
+    g = Generator(tiny_cfg.override(["model.generator.gru_update_bias=2.5"]).model)
+    for level in g.levels:
+        hid, bias = level.gru.hidden_channels, level.gru.gates.bias
+        assert torch.all(bias[:hid] == 0) and torch.all(bias[hid:] == 2.5)  # r keeps 0, u starts at sigmoid(2.5)
+    assert torch.all(Generator(tiny_cfg.model).levels[0].gru.gates.bias == 0)  # default: the plain zero init
+
+
+@pytest.mark.parametrize("parts", [["spatial"], ["temporal"]])
+def test_one_discriminator_alone_for_the_ablation(tiny_cfg, parts) -> None:
+    cfg = tiny_cfg.override([f"model.discriminator.parts={parts}"]).model
+    d = DualDiscriminator(cfg)
+    scores = d(torch.rand(2, cfg.num_frames, 3, cfg.resolution, cfg.resolution) * 2 - 1, torch.tensor([0, 1]))
+    assert list(scores) == parts
+    other = "temporal" if parts == ["spatial"] else "spatial"
+    assert getattr(d, other) is None and not any(n.startswith(other) for n, _ in d.named_parameters())
+
+
+def test_discriminator_parts_are_validated(tiny_cfg) -> None:
+    from dvdgan.config import ConfigError
+
+    for bad in ("[]", "[spatial, spatial]", "[motion]"):
+        with pytest.raises(ConfigError, match="model.discriminator.parts"):
+            tiny_cfg.override([f"model.discriminator.parts={bad}"])

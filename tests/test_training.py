@@ -200,12 +200,17 @@ def test_train_cli_writes_run_directory(tmp_path: Path) -> None:
     assert (out / "samples" / "samples-00000002.gif").stat().st_size > 0
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
     assert [p.name for p in ckpt.list_checkpoints(out)] == ["ckpt-00000002.pt"]
-    for suffix in ("gif", "mp4", "npz"):
+    for suffix in ("gif", "mp4", "npz", "png"):
         assert main(["sample", str(out), "--out", str(tmp_path / f"s.{suffix}"), "--classes", "0,3", "--n", "2"]) == 0
     import numpy as np
+    from PIL import Image
 
     videos = np.load(tmp_path / "s.npz")
     assert videos["videos"].shape == (4, 4, 16, 16, 3) and list(videos["labels"]) == [0, 0, 3, 3]
+    # The filmstrip: one clip per row, its 4 frames left to right, each frame scaled to 64 pixels, 2-pixel borders.
+    strip = np.asarray(Image.open(tmp_path / "s.png"))
+    assert strip.shape == (4 * 66 + 2, 4 * 66 + 2, 3)
+    assert np.array_equal(strip[2:66:4, 68:132:4], videos["videos"][0, 1])
     import dvdgan
 
     G = dvdgan.load_checkpoint(out).G_ema
@@ -218,3 +223,36 @@ def test_bf16_autocast_steps(tmp_path: Path) -> None:
     assert state["step"] == 2
     assert all(torch.isfinite(v).all() for v in state["G"].values())
     assert all(v.dtype == torch.float32 for v in state["G"].values() if v.is_floating_point())  # fp32 master weights
+
+
+def test_temporal_negatives_are_real_frames_that_do_not_move_or_run_backwards() -> None:
+    from dvdgan.training.loop import temporal_negative
+
+    real = torch.randn(3, 5, 3, 4, 4)
+    still = temporal_negative(real, "still")
+    for i in range(3):
+        assert any(torch.equal(still[i, 0], real[i, t]) for t in range(5))  # one of the clip's own frames ...
+        assert all(torch.equal(still[i, t], still[i, 0]) for t in range(5))  # ... at every step
+    assert torch.equal(temporal_negative(real, "reversed"), real.flip(1))
+
+
+def test_temporal_negatives_train_d_t_only(tmp_path: Path) -> None:
+    from dvdgan.config import ConfigError
+
+    result = train(micro_cfg("train.steps=2", "train.temporal_negatives=[still, reversed]"), tmp_path, quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert record["d_still_temporal"] > 0 and record["d_reversed_temporal"] > 0
+    assert "d_still_spatial" not in record  # D_S judges frames, and every frame of a negative is real
+    with pytest.raises(ConfigError, match="temporal_negatives"):
+        micro_cfg("train.temporal_negatives=[shuffled]")
+    with pytest.raises(ConfigError, match="must include temporal"):
+        micro_cfg("train.temporal_negatives=[still]", "model.discriminator.parts=[spatial]")
+
+
+@pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])
+def test_one_discriminator_trains_alone(tmp_path: Path, parts: str) -> None:
+    result = train(micro_cfg("train.steps=2", f"model.discriminator.parts={parts}"), tmp_path, quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    kept, dropped = ("spatial", "temporal") if parts == "[spatial]" else ("temporal", "spatial")
+    assert f"d_real_{kept}" in record and f"g_{kept}" in record
+    assert not any(key.endswith(dropped) for key in record)

@@ -146,13 +146,17 @@ class TemporalDiscriminator(nn.Module):
 
 
 class DualDiscriminator(nn.Module):
-    """``D(video, y) -> {"spatial": [B], "temporal": [B]}`` for video ``[B, T, C, H, W]`` in [-1, 1]."""
+    """``D(video, y) -> {"spatial": [B], "temporal": [B]}`` for video ``[B, T, C, H, W]`` in [-1, 1].
+
+    ``model.discriminator.parts`` can leave one out (the D_S-only / D_T-only ablation); its key is then absent.
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.spatial = SpatialDiscriminator(cfg)
-        self.temporal = TemporalDiscriminator(cfg)
+        parts = cfg.discriminator.parts
+        self.spatial = SpatialDiscriminator(cfg) if "spatial" in parts else None
+        self.temporal = TemporalDiscriminator(cfg) if "temporal" in parts else None
 
     def forward(self, video: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.cfg
@@ -162,4 +166,9 @@ class DualDiscriminator(nn.Module):
                              f"got {list(video.shape)}")
         if c.num_classes > 0 and (y is None or y.shape != video.shape[:1]):
             raise ValueError(f"DualDiscriminator expects labels y of shape [{video.shape[0]}]")
-        return {"spatial": self.spatial(video, y), "temporal": self.temporal(video, y)}
+        scores = {}
+        if self.spatial is not None:
+            scores["spatial"] = self.spatial(video, y)
+        if self.temporal is not None:
+            scores["temporal"] = self.temporal(video, y)
+        return scores

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
-from dvdgan.losses import d_hinge_loss, g_hinge_loss
+from dvdgan.losses import d_hinge_loss, d_negative_loss, g_hinge_loss
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import set_power_iteration
 from dvdgan.training import checkpoint as ckpt
@@ -68,6 +68,16 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
+    """A clip D_T must call fake although it is made of real frames: one random frame of each clip repeated
+    (``still``) or the clip played backwards (``reversed``)."""
+    if kind == "reversed":
+        return real.flip(1)
+    b, t = real.shape[:2]
+    frame = torch.randint(t, (b,), device=real.device)
+    return real[torch.arange(b, device=real.device), frame].unsqueeze(1).expand_as(real).contiguous()
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -202,18 +212,23 @@ class Trainer:
     def d_step(self, phase: int, totals: dict[str, float]) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
+        kinds = self.cfg.train.temporal_negatives
         for last in self._micro_steps(phase):
             real, y = self._next_real()
             z, y_fake = self._fake_inputs(real.shape[0], y)
             with torch.no_grad(), self.autocast:
                 fake = self._generate(G, z, y_fake, real)
-            both_y = torch.cat([y, y_fake]) if y is not None else None
+            negatives = [temporal_negative(real, kind) for kind in kinds]
+            videos = torch.cat([real, fake.to(real.dtype), *negatives])
+            labels = torch.cat([y, y_fake, *[y] * len(kinds)]) if y is not None else None
             with self._no_sync(self.D_train, last), self.autocast:
-                scores = self.D_train(torch.cat([real, fake.to(real.dtype)]), both_y)
+                scores = {k: v.float() for k, v in self.D_train(videos, labels).items()}
                 n = real.shape[0]
-                loss, terms = d_hinge_loss(
-                    {k: v[:n].float() for k, v in scores.items()}, {k: v[n:].float() for k, v in scores.items()}
-                )
+                loss, terms = d_hinge_loss({k: v[:n] for k, v in scores.items()},
+                                           {k: v[n : 2 * n] for k, v in scores.items()})
+                for i, kind in enumerate(kinds):  # D_T only: each frame of a still clip is a real frame
+                    extra, extra_terms = d_negative_loss(scores["temporal"][(2 + i) * n : (3 + i) * n], kind)
+                    loss, terms = loss + extra, {**terms, **extra_terms}
                 (loss / self.layout.accum).backward()
             self._check_finite(loss, "discriminator")
             for k, v in terms.items():
