@@ -27,10 +27,14 @@ class ConvGRU(nn.Module):
         in_channels: int,  # channels of x_t
         hidden_channels: int,  # channels of h_t (= output channels)
         kernel_size: int = 3,  # [ours] the paper does not give the kernel size
+        update_bias: float = 0.0,  # [ours] initial bias of the update gate u; > 0 keeps more of h at each step
     ):
         super().__init__()
         self.in_channels, self.hidden_channels, self.pad = in_channels, hidden_channels, kernel_size // 2
         self.gates = sn_conv2d(hidden_channels + in_channels, 2 * hidden_channels, kernel_size)  # on [h; x]
+        if not self.gates.bias.is_meta:
+            with torch.no_grad():
+                self.gates.bias[hidden_channels:] = update_bias  # channels [hidden:] are u (see chunk below)
         self.candidate = sn_conv2d(in_channels + hidden_channels, hidden_channels, kernel_size)  # on [x; r.h]
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:

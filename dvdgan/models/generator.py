@@ -44,7 +44,7 @@ class GeneratorLevel(nn.Module):
         super().__init__()
         g = cfg.generator
         bn = {"pool_time": g.bn_pool_time, "bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum}
-        self.gru = ConvGRU(in_ch, in_ch, g.gru_kernel)  # [ours] hidden width = the level's input width
+        self.gru = ConvGRU(in_ch, in_ch, g.gru_kernel, g.gru_update_bias)  # [ours] hidden width = level input width
         self.block1 = GBlock(in_ch, in_ch, cond_dim, num_frames, upsample=False, **bn)
         self.block2 = GBlock(in_ch, out_ch, cond_dim, num_frames, upsample=True, **bn)
 
