@@ -46,6 +46,20 @@ def make_grid(videos: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
     return grid
 
 
+def make_filmstrip(videos: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """One image of ``[N, T, H, W, C]`` videos: a row per clip, its frames left to right (motion at a glance)."""
+    n, t, h, w, c = videos.shape
+    if scale > 1:
+        videos = videos.repeat(scale, axis=2).repeat(scale, axis=3)
+        h, w = h * scale, w * scale
+    strip = np.full((n * (h + pad) + pad, t * (w + pad) + pad, c), 64, dtype=np.uint8)
+    for i in range(n):
+        for f in range(t):
+            y0, x0 = pad + i * (h + pad), pad + f * (w + pad)
+            strip[y0 : y0 + h, x0 : x0 + w] = videos[i, f]
+    return strip
+
+
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8) -> Path:
     """Write uint8 ``[T, H, W, 3]`` frames to ``.mp4`` (H.264 via PyAV), ``.gif`` (Pillow) or ``.npz``."""
     path = Path(path)

@@ -1,4 +1,4 @@
-"""``dvdgan sample``: write a grid of generated videos (MP4, GIF) or the raw clips (NPZ) from a checkpoint."""
+"""``dvdgan sample``: write a grid of generated videos (MP4, GIF), a filmstrip (PNG) or the raw clips (NPZ)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from dvdgan.cli import UserError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="generate videos from a checkpoint", description=__doc__)
     p.add_argument("checkpoint", help="checkpoint file, or a run directory (its newest checkpoint)")
-    p.add_argument("--out", required=True, help="output .mp4, .gif or .npz")
+    p.add_argument("--out", required=True,
+                   help="output .mp4 or .gif (a grid video), .png (every frame, one clip per row) or .npz (clips)")
     p.add_argument("--classes", default=None, help="comma-separated class ids, one grid row each (default: all, <=10)")
     p.add_argument("--n", type=int, default=4, help="samples per row (default 4)")
     p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (0 = off)")
@@ -85,13 +86,13 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> np.nd
 
 
 def run(args: argparse.Namespace) -> int:
-    from dvdgan.sampling import generate, make_grid, write_video
+    from dvdgan.sampling import generate, make_filmstrip, make_grid, write_video
     from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
     from dvdgan.video import uint8_to_video
 
     out = Path(args.out)
-    if out.suffix.lower() not in (".mp4", ".gif", ".npz"):
-        raise UserError(f"--out {out}: use a .mp4, .gif or .npz file name")
+    if out.suffix.lower() not in (".mp4", ".gif", ".npz", ".png"):
+        raise UserError(f"--out {out}: use a .mp4, .gif, .png or .npz file name")
     if args.n < 1:
         raise UserError("--n must be >= 1")
     try:
@@ -134,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         extra = {"labels": labels} if labels is not None else {}
         np.savez_compressed(out, videos=videos, **extra)
+    elif out.suffix.lower() == ".png":
+        from PIL import Image
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(make_filmstrip(videos, scale=max(1, 64 // videos.shape[2]))).save(out)
     else:
         write_video(out, make_grid(videos, rows=len(videos) // ncols), fps=args.fps)
     print(f"wrote {out} ({len(videos)} clips of {videos.shape[1]} frames, {rows} rows) from {ckpt.path}")
