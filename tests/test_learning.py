@@ -48,3 +48,38 @@ def test_training_raises_class_accuracy(preset: str, steps: int, tmp_path: Path)
         # DVD-GAN-FP's first stage: each prediction keeps its context's object (colour agreement, ~0 untrained).
         before, after = (_metric(G, cfg, "context_colour", n=128) for G in (untrained_G, trained_G))
         assert after > 0.5 and after > before + 0.3, (before, after)
+
+
+# Targets of the motion work (docs/results.md has the runs behind these marks). Neither is met on the CPU budget
+# yet: the generated motion decays over a clip after ~1,000 steps whatever the generator's initialisation, and on
+# `motion` both discriminators together do not beat D_S alone. They stay here, unweakened, as the bar to reach.
+MOTION_NOT_YET = pytest.mark.xfail(reason="generated motion still decays over the clip; see docs/results.md",
+                                   strict=False)
+
+
+@MOTION_NOT_YET
+def test_default_run_moves_like_its_data(tmp_path: Path) -> None:
+    """`dvdgan train` with no arguments: every frame step of G_ema's samples moves 0.5-2x as much as the data."""
+    from dvdgan.training.checkpoint import load_checkpoint
+
+    cfg = load_preset("tiny").override(["train.sample_every=0", "train.eval_every=0", "train.device=cpu"])
+    result = train(cfg, tmp_path, quiet=True)
+    G = load_checkpoint(result.last_checkpoint).G_ema
+    ds = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=123)
+    metrics = evaluate_generator(G, cfg, ds, torch.device("cpu"), metrics=["class_acc", "motion"], num_samples=270)
+    assert metrics["motion_ratio_min"] >= 0.5 and metrics["motion_ratio_max"] <= 2.0, metrics["motion_ratio"]
+    assert metrics["class_acc"] >= 0.6 and metrics["class_acc_worst"] >= 0.2, metrics["class_acc_per_class"]
+
+
+@MOTION_NOT_YET
+def test_temporal_discriminator_teaches_motion_classes(tmp_path: Path) -> None:
+    """`tiny-motion`: classes exist only in time, so DVD-GAN must beat its D_S-only ablation at equal budget."""
+    from dvdgan.training.checkpoint import load_checkpoint
+
+    accuracy = {}
+    for arm, parts in (("both", "[spatial, temporal]"), ("spatial", "[spatial]")):
+        cfg = load_preset("tiny-motion").override(["train.steps=1200", "train.sample_every=0", "train.eval_every=0",
+                                                   "train.device=cpu", f"model.discriminator.parts={parts}"])
+        G = load_checkpoint(train(cfg, tmp_path / arm, quiet=True).last_checkpoint).G_ema
+        accuracy[arm] = _metric(G, cfg, n=400)
+    assert accuracy["both"] >= 0.4 and accuracy["both"] >= accuracy["spatial"] + 0.15, accuracy

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The generator/discriminator variants tried on `motion` synthesis (8 classes, 8x32x32, the `tiny` recipe), each
+# one `dvdgan train` run with class accuracy and the motion metric every 250 steps. Two runs share the two cores
+# (one thread each). Summarise with: python experiments/summarise_runs.py OUT/*
+# usage: bash experiments/recipe_sweep.sh OUT [NAME ...]   (no names: all variants)
+set -euo pipefail
+out=${1:?usage: recipe_sweep.sh OUT [NAME ...]}
+shift
+common=(--data motion --set model.num_classes=8 --set train.threads=1 --set train.eval_every=250
+        --set train.sample_every=250 --set train.checkpoint_every=250 --set "eval.metrics=[class_acc,motion]"
+        --set eval.num_samples=160 --quiet)
+declare -A variants=(
+  [base-d8]="--steps 800 --set model.discriminator.ch=8"
+  [pooledbn-ubias-d8]="--steps 800 --set model.discriminator.ch=8 --set model.generator.bn_pool_time=true --set model.generator.gru_update_bias=2"
+  [base-d8-pool1]="--steps 1000 --set model.discriminator.ch=8 --set model.discriminator.temporal_pool=1"
+  [pooledbn-ubias-d8-pool1]="--steps 1000 --set model.discriminator.ch=8 --set model.discriminator.temporal_pool=1 --set model.generator.bn_pool_time=true --set model.generator.gru_update_bias=2"
+  [still-d8]="--steps 1000 --set model.discriminator.ch=8 --set train.temporal_negatives=[still]"
+)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=("${!variants[@]}")
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 dvdgan train --out "$out/$name" "${common[@]}" ${variants[$name]} --set train.seed=0 &
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 5; done
+done
+wait
