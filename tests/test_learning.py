@@ -52,7 +52,7 @@ def test_training_raises_class_accuracy(preset: str, steps: int, tmp_path: Path)
 
 # Targets of the motion work (docs/results.md has the runs behind these marks). Neither is met on the CPU budget
 # yet: the generated motion decays over a clip after ~1,000 steps whatever the generator's initialisation, and on
-# `motion` both discriminators together do not beat D_S alone. They stay here, unweakened, as the bar to reach.
+# `motion` D_T alone teaches the classes no better than chance. They stay here, unweakened, as the bar to reach.
 MOTION_NOT_YET = pytest.mark.xfail(reason="generated motion still decays over the clip; see docs/results.md",
                                    strict=False)
 
