@@ -7,7 +7,7 @@ import pytest
 
 from dvdgan.config import DataConfig
 from dvdgan.data import build_dataset
-from dvdgan.metrics.motion import compare_motion, motion_profile
+from dvdgan.metrics import compare_motion, motion_profile
 
 
 def _sliding_square(speeds: list[int], size: int = 32, side: int = 6, value: int = 200) -> np.ndarray:
