@@ -148,6 +148,7 @@ def _context_colour(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 
 def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     """Motion energy per time step of the generated clips against as many real ones (``dvdgan.metrics.motion``)."""
+    # A fixed draw of real clips: the real profile is then the same at every evaluation of a run.
     real = (clip for clip, _ in _real_clips(dataset, len(samples), seed=3))
     result = compare_motion((full for full, _, _, _ in samples), real)
     return {**result.as_dict(), "motion_samples": len(samples)}

@@ -226,7 +226,8 @@ class Trainer:
                 n = real.shape[0]
                 loss, terms = d_hinge_loss({k: v[:n] for k, v in scores.items()},
                                            {k: v[n : 2 * n] for k, v in scores.items()})
-                for i, kind in enumerate(kinds):  # D_T only: each frame of a still clip is a real frame
+                # D_T only: every frame of a negative is a real frame, so D_S's scores of them are not used
+                for i, kind in enumerate(kinds):
                     extra, extra_terms = d_negative_loss(scores["temporal"][(2 + i) * n : (3 + i) * n], kind)
                     loss, terms = loss + extra, {**terms, **extra_terms}
                 (loss / self.layout.accum).backward()
