@@ -7,6 +7,7 @@ marked ``[ours]`` in the comments. Presets live in ``dvdgan/presets/*.yaml`` as 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ class ModelConfig:
             )
         if self.num_classes < 0:
             raise ConfigError(f"model.num_classes must be >= 0, got {self.num_classes}")
+        if self.channels != 3:  # the generator's last layer and D's first are RGB
+            raise ConfigError(f"model.channels must be 3 (the models make and judge RGB video), got {self.channels}")
         if self.discriminator.k_frames > self.generated_frames:
             raise ConfigError(
                 f"model.discriminator.k_frames={self.discriminator.k_frames} exceeds the "
@@ -177,6 +180,8 @@ class TrainConfig:
         if self.micro_batch < 0:
             raise ConfigError("train.micro_batch must be >= 0")
         _choice(self, "precision", ("fp32", "bf16"))
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         bad = [k for k in self.temporal_negatives if k not in TEMPORAL_NEGATIVES]
         if bad or len(set(self.temporal_negatives)) != len(self.temporal_negatives):
             raise ConfigError(f"train.temporal_negatives: choose distinct kinds from {list(TEMPORAL_NEGATIVES)}, "
@@ -199,6 +204,12 @@ class EvalConfig:
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")
         _positive(self, "num_samples", "batch_size")
+        from dvdgan.metrics.protocols import get_protocol  # here: importing metrics at module level pulls in torch
+
+        try:
+            get_protocol(self.protocol)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"eval.protocol: {exc.args[0]}") from None
 
 
 @dataclass
@@ -233,12 +244,23 @@ class DVDGANConfig:
 
     def override(self, assignments: list[str]) -> DVDGANConfig:
         """Return a copy with ``a.b.c=value`` assignments applied (values parsed as YAML)."""
-        data = self.to_dict()
+        values = {}
         for item in assignments:
             if "=" not in item:
                 raise ConfigError(f"override {item!r} must look like key.sub=value")
             key, raw = item.split("=", 1)
-            _set_path(type(self), data, key.strip(), yaml.safe_load(raw) if raw.strip() else "")
+            try:
+                values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError as exc:
+                reason = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+                raise ConfigError(f"override {item!r}: the value is not valid YAML ({reason})") from None
+        return self.with_values(values)
+
+    def with_values(self, values: dict[str, Any]) -> DVDGANConfig:
+        """Return a copy with ``{"a.b.c": value}`` set as given (no YAML parsing: for paths and CLI values)."""
+        data = self.to_dict()
+        for key, value in values.items():
+            _set_path(type(self), data, key, value)
         return type(self).from_dict(data)
 
 

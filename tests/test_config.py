@@ -56,3 +56,29 @@ def test_config_file_unknown_key_is_error(tmp_path) -> None:
         resolve_config(config_file=path)
     path.write_text("train:\n  steps: 3\n")
     assert resolve_config(config_file=path, overrides=["train.seed=4"]).train.steps == 3
+
+
+def test_bad_values_are_one_line_config_errors() -> None:
+    """Bad-input review 2 and 9: each bad value is a ConfigError naming the key, before anything runs."""
+    cases = {
+        "train.device=tpu": "train.device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'",
+        "model.channels=1": "model.channels must be 3",
+        "train.lr_g=[1,": "override 'train.lr_g=[1,': the value is not valid YAML",
+        "eval.protocol=bogus": "eval.protocol: unknown FVD protocol 'bogus'",
+        "eval.protocol=fvd64_4f": "FVD is undefined for fewer than 9 frames",
+        "eval.protocol=fvd1_16f": "at least 2 real and 2 generated clips",
+    }
+    for item, message in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_preset().override([item])
+        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+    # A protocol name carries its counts: fvd64_12f is 64 vs 64 clips of 12 frames.
+    assert load_preset().override(["eval.protocol=fvd64_12f"]).eval.protocol == "fvd64_12f"
+
+
+def test_values_set_as_values_are_not_parsed_as_yaml() -> None:
+    """A path with ' #' or ': ' is a path (`--data` is passed as a value, not spliced into YAML)."""
+    cfg = load_preset().with_values({"data.source": "folder:/videos #2: new", "train.steps": 7})
+    assert cfg.data.source == "folder:/videos #2: new" and cfg.train.steps == 7
+    with pytest.raises(ConfigError, match="expects an integer"):
+        load_preset().with_values({"train.steps": "7"})

@@ -24,6 +24,8 @@ class Protocol:
         m = re.fullmatch(r"fvd(\d+)_(\d+)f(?:_.+)?", self.name)
         if m is None or int(m[1]) != self.num_fake or int(m[2]) != self.num_frames:
             raise ValueError(f"protocol name {self.name!r} must read fvd<num_fake>_<num_frames>f[_suffix]")
+        if min(self.num_real, self.num_fake) < 2:  # a covariance needs two clips
+            raise ValueError(f"{self.name}: FVD needs at least 2 real and 2 generated clips")
         if self.num_frames < MIN_FRAMES:
             raise ValueError(f"{self.name}: FVD is undefined for fewer than {MIN_FRAMES} frames")
         if self.resize not in RESIZE_METHODS:
@@ -41,12 +43,16 @@ def register_protocol(protocol: Protocol) -> Protocol:
 
 
 def get_protocol(name: str | Protocol) -> Protocol:
+    """A registered protocol, or one its name describes (``fvd64_12f``: 64 vs 64 clips of 12 frames, TF1 resize)."""
     if isinstance(name, Protocol):
         return name
-    try:
+    if name in PROTOCOLS:
         return PROTOCOLS[name]
-    except KeyError:
-        raise KeyError(f"unknown FVD protocol {name!r}; registered: {sorted(PROTOCOLS)}") from None
+    m = re.fullmatch(r"fvd(\d+)_(\d+)f", name)
+    if m is None:
+        raise KeyError(f"unknown FVD protocol {name!r}: use fvd<clips>_<frames>f (e.g. fvd64_16f) or one of "
+                       f"{sorted(PROTOCOLS)}")
+    return Protocol(name, int(m[1]), int(m[1]), int(m[2]))
 
 
 # The standard (original FVD paper, StyleGAN-V), and smaller ones for quick and in-loop checks on small machines.
