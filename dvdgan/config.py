@@ -138,7 +138,7 @@ class DataConfig:
         _choice(self, "split", ("train", "test", "all"))
 
 
-TEMPORAL_NEGATIVES = ("still", "reversed")
+TEMPORAL_NEGATIVES = ("still", "frozen", "reversed")
 
 
 @dataclass

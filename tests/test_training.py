@@ -234,6 +234,16 @@ def test_temporal_negatives_are_real_frames_that_do_not_move_or_run_backwards() 
         assert any(torch.equal(still[i, 0], real[i, t]) for t in range(5))  # one of the clip's own frames ...
         assert all(torch.equal(still[i, t], still[i, 0]) for t in range(5))  # ... at every step
     assert torch.equal(temporal_negative(real, "reversed"), real.flip(1))
+    torch.manual_seed(0)
+    real = torch.arange(64 * 6.0).view(64, 6, 1, 1, 1)  # frame t of clip i holds 6i + t
+    frozen = temporal_negative(real, "frozen")
+    stops = []
+    for i in range(64):
+        shown = frozen[i].flatten() - 6 * i  # the frame index shown at each step
+        stop = int(shown[-1])
+        assert torch.equal(shown, torch.arange(6.0).clamp(max=stop))  # plays normally up to t0, then holds t0
+        stops.append(stop)
+    assert set(stops) == set(range(5))  # t0 = 0 (a still clip) ... T-2 (only the last step held)
 
 
 def test_temporal_negatives_train_d_t_only(tmp_path: Path) -> None:

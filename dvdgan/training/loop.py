@@ -71,13 +71,22 @@ class _StopFlag:
 
 
 def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
-    """A clip D_T must call fake although it is made of real frames: one random frame of each clip repeated
-    (``still``) or the clip played backwards (``reversed``)."""
+    """A clip D_T must call fake although it is made of real frames.
+
+    ``still``: one random frame of each clip repeated. ``frozen``: the clip stops at a random frame t0 < T-1 and
+    that frame is repeated to the end (a generator whose motion dies half-way makes such clips; t0 = 0 is
+    ``still``). ``reversed``: the clip played backwards.
+    """
     if kind == "reversed":
         return real.flip(1)
     b, t = real.shape[:2]
-    frame = torch.randint(t, (b,), device=real.device)
-    return real[torch.arange(b, device=real.device), frame].unsqueeze(1).expand_as(real).contiguous()
+    rows = torch.arange(b, device=real.device)[:, None]
+    if kind == "still":
+        frames = torch.randint(t, (b, 1), device=real.device).expand(b, t)
+    else:
+        stop = torch.randint(t - 1, (b, 1), device=real.device)
+        frames = torch.arange(t, device=real.device).expand(b, t).minimum(stop)
+    return real[rows, frames].contiguous()
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
