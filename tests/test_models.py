@@ -229,3 +229,26 @@ def test_discriminator_parts_are_validated(tiny_cfg) -> None:
     for bad in ("[]", "[spatial, spatial]", "[motion]"):
         with pytest.raises(ConfigError, match="model.discriminator.parts"):
             tiny_cfg.override([f"model.discriminator.parts={bad}"])
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny-fp"])
+def test_every_weight_layer_is_spectrally_normalised(preset: str) -> None:
+    # One public port left its ConvGRU and G's input map unnormalised (docs/peers.md). Only G's class
+    # embedding, a lookup table as in BigGAN, is exempt.
+    cfg = load_preset(preset).model
+    weighted = (torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear, torch.nn.Embedding)
+    for net in (Generator(cfg), DualDiscriminator(cfg)):
+        layers = {n: m for n, m in net.named_modules() if isinstance(m, weighted)}
+        assert any(".gru." in n for n in layers) or isinstance(net, DualDiscriminator)
+        unnormalised = [n for n, m in layers.items() if not hasattr(m, "parametrizations")]
+        assert unnormalised == (["embed"] if isinstance(net, Generator) and cfg.num_classes else []), unnormalised
+
+
+def test_convgru_candidate_is_relu() -> None:
+    # With a ReLU candidate and a zero initial state every hidden state is a convex combination of non-negative
+    # values; a tanh candidate (as in one public port, docs/peers.md) gives negative states.
+    from dvdgan.models.convgru import ConvGRU
+
+    gru = ConvGRU(3, 5)
+    h = gru(torch.randn(2, 6, 3, 8, 8))
+    assert h.shape == (2, 6, 5, 8, 8) and h.min() >= 0 and (h > 0).float().mean() > 0.2
