@@ -120,7 +120,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Where clips come from [design section 6]. ``source`` is a data spec string, see ``dvdgan.data``."""
+    """Where clips come from [docs/design.md section 6]. ``source`` is a data spec string, see ``dvdgan.data``."""
 
     source: str = "shapes"  # shapes | motion | digits | folder:/path | prepared:/path | npz:/path
     frame_stride: int = 1  # temporal stride between sampled frames (Kinetics synthesis: 2 [paper])
@@ -190,7 +190,7 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """In-loop and ``dvdgan eval`` metrics [design section 7]."""
+    """In-loop and ``dvdgan eval`` metrics [docs/design.md section 7]."""
 
     # fvd | is | kvd | class_acc | motion; for DVD-GAN-FP also psnr_ssim and context_colour
     metrics: list[str] = field(default_factory=lambda: ["fvd"])

@@ -1,4 +1,7 @@
-"""Spatial resizing of frames: short side to ``size`` with an area filter, then a centre crop [design section 6]."""
+"""Spatial resizing of frames: short side to ``size`` with an area filter, then a centre crop.
+
+[docs/design.md section 6]
+"""
 
 from __future__ import annotations
 

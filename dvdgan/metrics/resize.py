@@ -1,9 +1,9 @@
-"""Frame resizing for FVD: TF1 `tf.image.resize_bilinear` semantics (design.md section 7).
+"""Frame resizing for FVD: TF1 `tf.image.resize_bilinear` semantics (docs/design.md section 7).
 
 The original FVD code (google-research `frechet_video_distance`) resizes frames in 0..255 to 224x224 with
 TF1 defaults: align_corners=False, half_pixel_centers=False, i.e. the legacy mapping `src = dst * in / out`
 (float32), no antialiasing, no crop. PyTorch's `interpolate` uses half-pixel centres instead, which moves FVD
-by ~3% (reference/i3d.md section 11); it is available only as the explicit `"half_pixel"` method.
+by ~3% (docs/i3d.md section 6); it is available only as the explicit `"half_pixel"` method.
 """
 
 from __future__ import annotations
