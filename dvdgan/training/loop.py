@@ -1,4 +1,4 @@
-"""The training loop [paper v2 section 4; design section 4].
+"""The training loop [paper v2 section 4; docs/design.md section 4].
 
 Per generator step: ``d_steps`` discriminator steps, each on a fresh real batch and fresh z/y, then one generator
 step; hinge losses summed over D_S and D_T; Adam; EMA of G. Gradient accumulation reaches a preset's batch on
