@@ -60,12 +60,17 @@ class DiscriminatorConfig:
     ch: int = 96  # [ours, BigGAN] base width of D_S and D_T
     k_frames: int = 8  # [paper] frames sampled per video for D_S
     temporal_pool: int = 2  # [paper] phi = 2x2 average pooling before D_T
+    # [ours flag] base width of D_T alone; 0 = ch (the paper's one width). At ch 4 D_T's head sees 16 channels
+    # and its ReLUs die within ~200 steps (a constant score: no signal about motion); see docs/results.md.
+    temporal_ch: int = 0
     temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
     # [paper] both; one alone is the ablation of which discriminator teaches what (D_S: frames, D_T: motion)
     parts: list[str] = field(default_factory=lambda: ["spatial", "temporal"])
 
     def __post_init__(self) -> None:
         _positive(self, "ch", "k_frames", "temporal_pool")
+        if self.temporal_ch < 0:
+            raise ConfigError(f"model.discriminator.temporal_ch must be >= 0 (0 = ch), got {self.temporal_ch}")
         if self.temporal_3d_blocks < 0:
             raise ConfigError("model.discriminator.temporal_3d_blocks must be >= 0")
         if not self.parts or len(set(self.parts)) != len(self.parts) or not set(self.parts) <= set(D_PARTS):

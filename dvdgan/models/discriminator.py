@@ -122,7 +122,7 @@ class TemporalDiscriminator(nn.Module):
         super().__init__()
         d = cfg.discriminator
         self.pool = d.temporal_pool
-        widths = discriminator_widths(cfg.resolution // d.temporal_pool, d.ch, cfg.channels)
+        widths = discriminator_widths(cfg.resolution // d.temporal_pool, d.temporal_ch or d.ch, cfg.channels)
         n3d = min(d.temporal_3d_blocks, len(widths))
         self.blocks3d = nn.ModuleList(
             DBlock(i, o, down, preactivation=n > 0, dims=3) for n, (i, o, down) in enumerate(widths[:n3d])
