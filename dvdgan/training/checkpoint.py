@@ -1,7 +1,10 @@
 """Checkpoints: one file of plain types and state dicts, written atomically, loaded with ``weights_only=True``.
 
-A crash or SIGKILL while saving leaves at most a stray ``*.tmp`` file: the previous checkpoint stays intact
-because a new one only appears under its final name through ``os.replace`` after it is fully written and synced.
+A crash or SIGKILL while saving leaves at most a stray ``*.tmp`` file (removed when the run starts again): the
+previous checkpoint stays intact because a new one only appears under its final name through ``os.replace`` after
+it is fully written and synced. A failed write (full disk) removes its ``*.tmp`` and raises ``CheckpointError``.
+Networks are built on the meta device and checked against the stored tensors before any memory is allocated, so a
+tiny file cannot make ``load_checkpoint`` build a huge model.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import pickle
 import random
 import re
 import warnings
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +49,18 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """Write to ``path.tmp``, fsync, then rename over ``path`` (and fsync the folder)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        tmp.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:200]
+        raise CheckpointError(f"could not write {path} ({reason}); earlier checkpoints are intact") from None
     try:
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -101,8 +111,33 @@ def save_checkpoint(path: Path, cfg: DVDGANConfig, step: int, **states: Any) -> 
     atomic_torch_save(payload, path)
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    for old in list_checkpoints(run_dir)[:-keep]:
+def remove_partial_saves(run_dir: Path) -> None:
+    """Delete the ``*.tmp`` files a killed save left behind (never a checkpoint: those only appear by rename)."""
+    folder = Path(run_dir) / "checkpoints"
+    for tmp in folder.glob("ckpt-*.pt.tmp") if folder.is_dir() else ():
+        tmp.unlink(missing_ok=True)
+
+
+def is_complete(path: Path) -> bool:
+    """Cheap validity check: a torch zip archive whose central directory (written last) is intact."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def prune_checkpoints(run_dir: Path, keep: int, newest: Path | None = None) -> None:
+    """Keep ``newest`` (the checkpoint just written) and the most recent complete ones, ``keep`` in all.
+
+    Unreadable files are left alone and never count towards ``keep``: ranking by name alone would let one corrupt
+    file with a high step number get every new checkpoint deleted.
+    """
+    valid = [p for p in list_checkpoints(run_dir) if p == newest or is_complete(p)]
+    if newest is not None and newest in valid:
+        valid.remove(newest)
+        valid.append(newest)  # ranks first whatever its name
+    for old in valid[:-keep]:
         old.unlink(missing_ok=True)
 
 
@@ -119,13 +154,19 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
             f"(refused by weights_only=True loading)"
         ) from None
     except Exception as exc:  # truncated zip archive, I/O errors...
-        reason = "truncated or corrupt" if "PytorchStreamReader" in str(exc) else f"{type(exc).__name__}: {exc}"
-        raise CheckpointError(f"checkpoint {path} is unreadable ({reason[:200]})") from None
+        raise CheckpointError(f"checkpoint {path} is unreadable ({_unreadable_reason(path, exc)})") from None
     if not isinstance(data, dict) or "config" not in data or "format_version" not in data:
         raise CheckpointError(f"{path} is not a dvdgan checkpoint (missing 'config'/'format_version')")
     if data["format_version"] > FORMAT_VERSION:
         raise CheckpointError(f"{path} has format {data['format_version']}; this dvdgan reads <= {FORMAT_VERSION}")
     return data
+
+
+def _unreadable_reason(path: Path, exc: Exception) -> str:
+    # torch reports a cut-off archive as "PytorchStreamReader failed..." or as OSError "[Errno 22] Invalid argument".
+    if not is_complete(path):
+        return f"truncated or not a checkpoint: not a complete torch archive, {path.stat().st_size} bytes"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
 
 
 def latest_valid_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict] | None:
@@ -138,7 +179,8 @@ def latest_valid_checkpoint(run_dir: Path, map_location: str | torch.device = "c
     return None
 
 
-def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], what: str, source: Path | str) -> None:
+def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], what: str, source: Path | str,
+                       assign: bool = False) -> None:
     """``load_state_dict`` with a one-line error naming the first mismatching key (another architecture)."""
     own = module.state_dict()
     missing = [k for k in own if k not in state]
@@ -156,14 +198,36 @@ def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], what: 
                 f"{source}: {what} does not match this architecture ({k!r} has shape {list(state[k].shape)} "
                 f"in the checkpoint, {list(v.shape)} in the model)"
             )
-    module.load_state_dict(state)
+    module.load_state_dict(state, assign=assign)  # assign: a meta-device module takes the stored tensors
+
+
+MAX_CLIP_BYTES = 1 << 30  # one float32 clip; the paper's largest (48 x 256 x 256 x 3) is 38 MB
 
 
 def config_from_checkpoint(data: dict[str, Any], source: Path | str) -> DVDGANConfig:
     try:
-        return DVDGANConfig.from_dict(data["config"])
+        cfg = DVDGANConfig.from_dict(data["config"])
     except ConfigError as exc:
         raise CheckpointError(f"{source}: stored config is invalid: {exc}") from None
+    m = cfg.model
+    clip_bytes = m.num_frames * m.resolution**2 * 3 * 4
+    if clip_bytes > MAX_CLIP_BYTES:  # the clip size, unlike the weights, is not bounded by the file's size
+        raise CheckpointError(f"{source}: stored config asks for clips of {m.num_frames} x {m.resolution} x "
+                              f"{m.resolution} ({clip_bytes / 2**30:.1f} GiB each); refusing to build it")
+    return cfg
+
+
+def build_checked(make: Callable[[], nn.Module], state: dict[str, torch.Tensor], what: str, source: Path | str,
+                  device: torch.device | str) -> nn.Module:
+    """``make()`` on the meta device, checked against ``state``, then materialised on ``device`` and loaded.
+
+    The check runs before any memory is allocated: a config that promises a huge network with small stored
+    tensors is refused, not built.
+    """
+    with torch.device("meta"):
+        module = make()
+    load_state_checked(module, state, what, source, assign=True)
+    return module.to(device)
 
 
 class LoadedCheckpoint:
@@ -174,19 +238,17 @@ class LoadedCheckpoint:
 
         self.path, self.step = Path(path), int(data.get("step", 0))
         self.config = config_from_checkpoint(data, path)
-        self.G_ema = Generator(self.config.model)
-        load_state_checked(self.G_ema, data["G_ema"], "G_ema", path)
-        self.G_ema.to(device).eval().requires_grad_(False)
+        m = self.config.model
+        if "G_ema" not in data:
+            raise CheckpointError(f"{path} holds no G_ema weights (keys: {', '.join(sorted(data))})")
+        self.G_ema = build_checked(lambda: Generator(m), data["G_ema"], "G_ema", path, device)
+        self.G_ema.eval().requires_grad_(False)
         self.G: nn.Module | None = None
         self.D: nn.Module | None = None
         if "G" in data:
-            self.G = Generator(self.config.model)
-            load_state_checked(self.G, data["G"], "G", path)
-            self.G.to(device)
+            self.G = build_checked(lambda: Generator(m), data["G"], "G", path, device)
         if "D" in data:
-            self.D = DualDiscriminator(self.config.model)
-            load_state_checked(self.D, data["D"], "D", path)
-            self.D.to(device)
+            self.D = build_checked(lambda: DualDiscriminator(m), data["D"], "D", path, device)
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> LoadedCheckpoint:
