@@ -143,6 +143,7 @@ class DataConfig:
         _choice(self, "split", ("train", "test", "all"))
 
 
+DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 TEMPORAL_NEGATIVES = ("still", "frozen", "reversed")
 
 
@@ -185,7 +186,7 @@ class TrainConfig:
         if self.micro_batch < 0:
             raise ConfigError("train.micro_batch must be >= 0")
         _choice(self, "precision", ("fp32", "bf16"))
-        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+        if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         bad = [k for k in self.temporal_negatives if k not in TEMPORAL_NEGATIVES]
         if bad or len(set(self.temporal_negatives)) != len(self.temporal_negatives):

@@ -179,6 +179,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
     # A checkpoint whose weights do not fit its config (another architecture).
     cfg = micro_cfg("train.steps=2")
     res = train(cfg, tmp_path / "run", quiet=True)
+    capsys.readouterr()  # the run's start-up and final lines
     data = load_payload(res.last_checkpoint)
     data["config"]["model"]["generator"]["ch"] = 4
     torch.save(data, tmp_path / "other.pt")

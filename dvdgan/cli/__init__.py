@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 
 from dvdgan.config import ConfigError
 
@@ -51,6 +53,34 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dvdgan {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `dvdgan train --dry-run | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141  # what a shell reports for a process ended by SIGPIPE
+    except OSError as exc:  # an unwritable output, a full disk: the file and the reason, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dvdgan {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def require_positive(**values: float | None) -> None:
+    """One-line errors for counts and rates that must be > 0 (``--batch-size 0`` would fail deep inside)."""
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def check_writable(path: Path) -> Path:
+    """Fail now, not after hours of work, when ``path`` cannot be written (creates its folder)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a directory")
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise UserError(f"cannot write {path}: permission denied")
+    return path
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from dvdgan.cli import UserError
-from dvdgan.config import DVDGANConfig, list_presets, resolve_config
+from dvdgan.config import DVDGANConfig, list_presets, load_preset, resolve_config
 
 RUNS_ROOT = Path("runs")
 
@@ -47,41 +47,49 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text.split(":", 1)[-1].rstrip("/").split("/")[-1]).strip("-")[:30]
 
 
+def _flag_values(args: argparse.Namespace) -> dict[str, object]:
+    """--data, --steps, --device as config values: set as they are, never parsed as YAML (a path may hold ' #')."""
+    flags = {"data.source": args.data, "train.steps": args.steps, "train.device": args.device}
+    return {key: value for key, value in flags.items() if value is not None}
+
+
 def resolve(args: argparse.Namespace) -> tuple[DVDGANConfig, Path]:
-    sets = list(args.sets)
-    if args.data is not None:
-        sets.append(f"data.source={args.data}")
-    if args.steps is not None:
-        sets.append(f"train.steps={args.steps}")
-    if args.device is not None:
-        sets.append(f"train.device={args.device}")
+    if args.steps is not None and args.steps < 1:
+        raise UserError(f"--steps must be >= 1, got {args.steps}")
     if args.resume:
         run_dir = Path(args.out) if args.out else _latest_run_dir(RUNS_ROOT)
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"--resume: {run_dir} holds no config.yaml (not a dvdgan run directory)")
         if args.preset or args.config:
             raise UserError("--resume takes the run's own config.yaml; use --set to change values")
-        cfg = DVDGANConfig.load(run_dir / "config.yaml").override(sets)
+        cfg = DVDGANConfig.load(run_dir / "config.yaml").override(args.sets).with_values(_flag_values(args))
         return cfg, run_dir
-    cfg = resolve_config(args.preset, args.config, sets)
-    if args.data is not None and not any(s.startswith("model.num_classes=") for s in args.sets):
-        cfg = _match_classes(cfg)
+    cfg = resolve_config(args.preset, args.config, args.sets).with_values(_flag_values(args))
+    cfg = _fit_to_data(cfg, load_preset(args.preset or "tiny"), args)
     if args.out:
         run_dir = Path(args.out)
-        if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
-            raise UserError(f"{run_dir} already holds checkpoints; add --resume to continue it or pick another --out")
     else:
         run_dir = _next_run_dir(RUNS_ROOT, f"{args.preset or 'tiny'}-{_slug(cfg.data.source)}")
     return cfg, run_dir
 
 
-def _match_classes(cfg: DVDGANConfig) -> DVDGANConfig:
-    """--data on a preset: take the number of classes from the data (0 for a flat, unlabelled folder)."""
+def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespace) -> DVDGANConfig:
+    """What the preset chose and the user did not: the number of classes comes from --data (0 for a flat,
+    unlabelled folder), and the in-loop metrics from what the data and model allow (``adapt_metrics``)."""
+    fit_classes = args.data is not None and not any(s.startswith("model.num_classes=") for s in args.sets)
+    fit_metrics = cfg.train.eval_every > 0 and cfg.eval.metrics == preset.eval.metrics
+    if not (fit_classes or fit_metrics):
+        return cfg
     from dvdgan.data import build_dataset
+    from dvdgan.training.metric_plan import adapt_metrics
 
     ds = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed)
     n = int(getattr(ds, "num_classes", 0))
-    return cfg.override([f"model.num_classes={n}"]) if n != cfg.model.num_classes else cfg
+    if fit_classes and n != cfg.model.num_classes:
+        cfg = cfg.with_values({"model.num_classes": n})
+    if fit_metrics:
+        cfg = adapt_metrics(cfg, ds, keep_protocol=cfg.eval.protocol != preset.eval.protocol)
+    return cfg
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,10 +102,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"# run directory: {run_dir}")
             print(cfg.to_yaml(), end="")
             return 0
-        result = train(cfg, run_dir, resume=args.resume, quiet=args.quiet)
+        result = train(cfg, run_dir, resume=args.resume, quiet=args.quiet)  # prints where it starts and ends
     except (ValueError, CheckpointError, NonFiniteLossError) as exc:
         raise UserError(str(exc)) from None
-    state = "stopped" if result.stopped_early else "finished"
-    print(f"{state} at step {result.step}; run directory {result.run_dir}; "
-          f"checkpoint {result.last_checkpoint}; samples in {result.run_dir / 'samples'}")
-    return 0
+    # Stopped by a signal: the shell's 128 + N, so a scheduler does not take the run for finished.
+    return 128 + result.stop_signal if result.stop_signal else 0

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from dvdgan.config import DEVICE_PATTERN
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class DistInfo:
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto`` picks this rank's CUDA device when there is one, else MPS, else the CPU."""
+    if not re.fullmatch(DEVICE_PATTERN, name):
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank % torch.cuda.device_count())
@@ -35,9 +40,14 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"train.device={name!r} but CUDA is not available; use train.device=cpu or auto")
+            raise ValueError(f"device {name!r} but CUDA is not available (not in this PyTorch build or machine); "
+                             "use cpu or auto")
         if device.index is None:
             device = torch.device("cuda", local_rank % torch.cuda.device_count())
+        elif device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r} but MPS is not available; use cpu or auto")
     return device
 
 

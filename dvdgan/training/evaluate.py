@@ -18,6 +18,7 @@ from dvdgan.metrics.context_colour import colour_agreement
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
 from dvdgan.metrics.protocols import get_protocol
+from dvdgan.training.metric_plan import check_metrics
 from dvdgan.video import uint8_to_video, video_to_uint8
 
 
@@ -85,11 +86,10 @@ def evaluate_generator(
     G.eval()
     out: dict[str, float | int | str | list[float]] = {}
     try:
+        check_metrics(cfg, dataset, metrics, protocol)  # before generating: a wrong request fails at once
         sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour,
                           "motion": _motion}
         wanted = [m for m in sample_metrics if m in metrics]
-        for name in wanted:
-            _check_applicable(cfg, dataset, name)  # before generating: a wrong request fails at once
         if wanted:
             # One set of generated clips serves every metric that judges them directly.
             n = num_samples or cfg.eval.num_samples
@@ -106,16 +106,6 @@ def evaluate_generator(
 
 
 Samples = list[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]  # what _fake_clips yields
-
-
-def _check_applicable(cfg: DVDGANConfig, dataset, metric: str) -> None:
-    if metric == "class_acc" and getattr(dataset, "classify", None) is None:
-        raise ValueError(f"class_acc needs a procedural data source with a class rule, not {cfg.data.source!r}")
-    if metric == "motion" and cfg.model.num_frames < 2:
-        raise ValueError("motion compares frame-to-frame changes: it needs clips of at least 2 frames")
-    compares = {"psnr_ssim": "the real future", "context_colour": "their context"}.get(metric)
-    if compares and not cfg.model.context_frames:
-        raise ValueError(f"{metric} compares predictions with {compares}: only for DVD-GAN-FP models")
 
 
 def _class_accuracy(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
@@ -157,12 +147,6 @@ def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
                    seed: int) -> dict:
     protocol = get_protocol(protocol_name)
-    if cfg.model.num_frames != protocol.num_frames:
-        raise ValueError(
-            f"{protocol.name} compares {protocol.num_frames}-frame clips but this model makes "
-            f"{cfg.model.num_frames}-frame clips; FVD is undefined below 9 frames and only comparable at the "
-            f"protocol's length (pick a protocol with {cfg.model.num_frames} frames if it is >= 9)"
-        )
     i3d = load_i3d(device=device)
     key = f"{cfg.data.source}|{cfg.data.split}|{cfg.data.frame_stride}|{cfg.model.num_frames}x{cfg.model.resolution}"
     bs = cfg.eval.batch_size

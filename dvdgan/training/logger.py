@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: strict JSON, which other tools (and ``jq``) can read."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def json_line(record: dict[str, Any], **kwargs: Any) -> str:
+    return json.dumps(json_safe(record), allow_nan=False, **kwargs)
 
 
 class RunLogger:
@@ -27,7 +43,7 @@ class RunLogger:
 
     def _append(self, name: str, record: dict[str, Any]) -> None:
         with open(self.run_dir / name, "a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_line(record) + "\n")
 
     def _record(self, file: str, tb_prefix: str, step: int, values: dict[str, Any]) -> None:
         if not self.enabled:

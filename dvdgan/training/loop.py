@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import signal
+import sys
 import time
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,8 @@ from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler,
 from dvdgan.training.distributed import all_gather_objects, init_distributed
 from dvdgan.training.ema import EMA
 from dvdgan.training.logger import RunLogger
+from dvdgan.training.metric_plan import check_metrics
+from dvdgan.training.rundir import ConsoleLog, RunLock, check_new_run_dir, truncate_step_logs
 from dvdgan.training.snapshot import Snapshotter
 from dvdgan.video import uint8_to_video
 
@@ -45,6 +50,7 @@ class TrainResult:
     run_dir: Path
     stopped_early: bool  # interrupted by SIGINT/SIGTERM or max_steps
     last_checkpoint: Path | None
+    stop_signal: int = 0  # the signal that stopped the run (a scheduler must not read it as done), else 0
 
 
 class _StopFlag:
@@ -52,6 +58,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signal = 0
         self._old: dict[int, object] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -63,7 +70,7 @@ class _StopFlag:
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested:  # a second signal: stop now
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested, self.signal = True, signum
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
@@ -96,8 +103,9 @@ def _unwrap(m: nn.Module) -> nn.Module:
 class Trainer:
     """Builds everything a run needs and runs steps; ``train()`` is the entry point."""
 
-    def __init__(self, cfg: DVDGANConfig, run_dir: Path, resume: bool = False, quiet: bool = False):
-        self.cfg, self.run_dir, self.quiet = cfg, Path(run_dir), quiet
+    def __init__(self, cfg: DVDGANConfig, run_dir: Path, resume: bool = False, quiet: bool = False,
+                 console: ConsoleLog | None = None):
+        self.cfg, self.run_dir, self.quiet, self.console = cfg, Path(run_dir), quiet, console
         self.dist, self.device = init_distributed(cfg.train.device)
         t = cfg.train
         if t.threads > 0:
@@ -110,6 +118,8 @@ class Trainer:
                 f"model.num_classes={cfg.model.num_classes} but data source {cfg.data.source!r} has {ds_classes} "
                 f"classes; set model.num_classes={ds_classes} (0 trains unconditionally)"
             )
+        if t.eval_every:
+            check_metrics(cfg, self.dataset)  # now, not at the first evaluation hours later
         self.G = Generator(cfg.model).to(self.device)
         self.D = DualDiscriminator(cfg.model).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval()
@@ -121,7 +131,7 @@ class Trainer:
         self.layout = BatchLayout.create(
             t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
         )
-        self.step = 0
+        self.step, self.saved_step, self.resumed_from = 0, -1, None
         if resume:
             self._resume()
         self.G_train: nn.Module = self.G
@@ -147,6 +157,8 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / "config.yaml")
+            ckpt.remove_partial_saves(self.run_dir)
+            truncate_step_logs(self.run_dir, self.step)  # steps a killed run logged after its last checkpoint
         self.logger = RunLogger(self.run_dir, enabled=main)
         self._eval_dataset = None
         self.snapshots = Snapshotter(cfg, self.run_dir, self.dataset, self.device, enabled=main)
@@ -155,6 +167,13 @@ class Trainer:
     def _resume(self) -> None:
         found = ckpt.latest_valid_checkpoint(self.run_dir, map_location="cpu")
         if found is None:
+            files = ckpt.list_checkpoints(self.run_dir)
+            if files:  # starting again at step 0 would silently throw away the run
+                raise ckpt.CheckpointError(
+                    f"none of the {len(files)} checkpoints in {files[0].parent} can be read (see the warnings); "
+                    "move them away to start again from step 0"
+                )
+            print(f"warning: {self.run_dir} holds no checkpoint yet: starting again from step 0", file=sys.stderr)
             return
         path, data = found
         stored = ckpt.config_from_checkpoint(data, path)
@@ -165,13 +184,21 @@ class Trainer:
         ckpt.load_state_checked(self.G_ema, data["G_ema"], "G_ema", path)
         self.opt_G.load_state_dict(data["opt_G"])
         self.opt_D.load_state_dict(data["opt_D"])
-        self.step = int(data["step"])
+        t = self.cfg.train  # the config wins over the saved hyper-parameters: `--resume --set train.lr_d=` works
+        for opt, lr in ((self.opt_G, t.lr_g), (self.opt_D, t.lr_d)):
+            for group in opt.param_groups:
+                group.update(lr=lr, betas=tuple(t.betas), eps=t.adam_eps)
+        self.step = self.saved_step = int(data["step"])
+        self.resumed_from = path
         rng = data.get("rng", [])
         if len(rng) == self.dist.world_size:
             ckpt.set_rng_state(rng[self.dist.rank])
 
-    def save(self) -> Path | None:
-        rng = all_gather_objects(ckpt.rng_state(), self.dist)
+    def save(self, collective: bool = True) -> Path | None:
+        """Checkpoint the current step. ``collective=False`` (after a crash: other ranks may be gone) skips the
+        gathering of every rank's RNG state; a resume then draws fresh random numbers."""
+        rng = all_gather_objects(ckpt.rng_state(), self.dist) if collective else [ckpt.rng_state()]
+        self.saved_step = self.step  # on every rank: they must agree on whether a final save is due
         if not self.dist.is_main:
             return None
         path = ckpt.checkpoint_path(self.run_dir, self.step)
@@ -181,7 +208,7 @@ class Trainer:
             opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(), rng=rng,
             world_size=self.dist.world_size,
         )
-        ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints)
+        ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, newest=path)
         return path
 
     # ----------------------------------------------------------------------------------------------------------
@@ -285,45 +312,120 @@ class Trainer:
     def run(self, max_steps: int | None = None) -> TrainResult:
         t = self.cfg.train
         end = t.steps if max_steps is None else min(t.steps, self.step + max_steps)
-        main = self.dist.is_main
-        last_ckpt: Path | None = None
-        stopped = False
-        bar = tqdm(total=t.steps, initial=self.step, disable=not main or self.quiet, desc="train",
+        self.last_ckpt: Path | None = None
+        self._announce(end)
+        bar = tqdm(total=end, initial=self.step, disable=not self.dist.is_main or self.quiet, desc="train",
                    unit="it", dynamic_ncols=True)
+        try:
+            with _StopFlag() as stop:
+                stopped = self._steps(end, bar, stop)
+                if self.saved_step != self.step:
+                    self.last_ckpt = self.save() or self.last_ckpt  # the final (or interrupted) state
+            bar.close()
+            if t.sample_every and self.step % t.sample_every:
+                self._guarded("sample snapshot", lambda: self.snapshots.write(self.G_ema, self.step, self.logger))
+        except (NonFiniteLossError, KeyboardInterrupt, ckpt.CheckpointError):
+            raise  # a broken state, "stop now", or a save that just failed: nothing to save
+        except Exception:
+            self._save_after_crash()
+            raise
+        finally:
+            bar.close()
+            self.logger.close()
+        result = TrainResult(self.step, self.run_dir, stopped or self.step < t.steps, self.last_ckpt, stop.signal)
+        self._report(result)
+        return result
+
+    def _steps(self, end: int, bar: tqdm, stop: _StopFlag) -> bool:
+        """Train to ``end``; True when a signal stopped it first."""
+        t = self.cfg.train
         window: dict[str, float] = defaultdict(float)
         window_n, window_t = 0, time.perf_counter()
-        with _StopFlag() as stop:
-            while self.step < end:
-                values = self.train_step()
-                bar.update(1)
-                for k, v in values.items():
-                    window[k] += v
-                window_n += 1
-                if self.step % t.log_every == 0 or self.step == end:
-                    elapsed = time.perf_counter() - window_t
-                    stats = {k: v / window_n for k, v in window.items()}
-                    stats["loss_d"] = sum(v for k, v in stats.items() if k.startswith("d_"))
-                    stats["loss_g"] = sum(v for k, v in stats.items() if k.startswith("g_"))
-                    stats["sec_per_step"] = elapsed / window_n
-                    self.logger.stats(self.step, stats)
-                    bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
-                    window, window_n, window_t = defaultdict(float), 0, time.perf_counter()
-                if t.sample_every and self.step % t.sample_every == 0:
-                    self.snapshots.write(self.G_ema, self.step, self.logger)
-                if t.eval_every and self.step % t.eval_every == 0:
-                    self._evaluate()
-                if t.checkpoint_every and self.step % t.checkpoint_every == 0:
-                    last_ckpt = self.save() or last_ckpt
-                if self._should_stop(stop.requested):
-                    stopped = True
-                    break
-            if not (t.checkpoint_every and self.step % t.checkpoint_every == 0):
-                last_ckpt = self.save() or last_ckpt  # the final (or interrupted) state
-        bar.close()
-        if main and t.sample_every and self.step % t.sample_every:
-            self.snapshots.write(self.G_ema, self.step, self.logger)
-        self.logger.close()
-        return TrainResult(self.step, self.run_dir, stopped or self.step < t.steps, last_ckpt)
+        while self.step < end:
+            values = self.train_step()
+            bar.update(1)
+            for k, v in values.items():
+                window[k] += v
+            window_n += 1
+            if self.step % t.log_every == 0 or self.step == end:
+                elapsed = time.perf_counter() - window_t
+                stats = {k: v / window_n for k, v in window.items()}
+                stats["loss_d"] = sum(v for k, v in stats.items() if k.startswith("d_"))
+                stats["loss_g"] = sum(v for k, v in stats.items() if k.startswith("g_"))
+                stats["sec_per_step"] = elapsed / window_n
+                self.logger.stats(self.step, stats)
+                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
+                window, window_n, window_t = defaultdict(float), 0, time.perf_counter()
+            # The checkpoint first: an evaluation that fails or is killed then costs no training.
+            if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+                self.last_ckpt = self.save() or self.last_ckpt
+            if t.sample_every and self.step % t.sample_every == 0:
+                self._guarded("sample snapshot", lambda: self.snapshots.write(self.G_ema, self.step, self.logger))
+            if t.eval_every and self.step % t.eval_every == 0:
+                self._guarded("evaluation", self._evaluate)
+            if self._should_stop(stop.requested):
+                return True
+        return False
+
+    def _guarded(self, what: str, job) -> None:
+        """Run an evaluation or snapshot; its failure is logged (traceback in log.txt) and training goes on."""
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - a metric or a video writer must never end hours of training
+            where = "traceback below"
+            if self.console is not None:
+                self.console.note(traceback.format_exc())
+                where = f"traceback in {self.run_dir / 'log.txt'}"
+            else:
+                traceback.print_exc()
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            tqdm.write(f"warning: {what} at step {self.step} failed ({type(exc).__name__}: {message}); {where}; "
+                       "training goes on", file=sys.stderr)
+
+    def _save_after_crash(self) -> None:
+        """An unexpected error ends the run: keep the steps since the last checkpoint, unless the state is broken."""
+        finite = all(torch.isfinite(v).all() for m in (self.G, self.D, self.G_ema)
+                     for v in m.state_dict().values() if v.is_floating_point())
+        if self.step == self.saved_step or not finite:
+            return
+        try:
+            path = self.save(collective=False)  # other ranks may be gone: no collective calls
+        except ckpt.CheckpointError as exc:
+            print(f"warning: could not save step {self.step} after the error: {exc}", file=sys.stderr)
+            return
+        if path is not None:
+            print(f"saved step {self.step} to {path} before stopping on an error", file=sys.stderr)
+
+    def _announce(self, end: int) -> None:
+        """The start-up lines: where, on what, with which model and data, from which step, measuring what."""
+        if not self.dist.is_main:
+            return
+        t, e = self.cfg.train, self.cfg.eval
+        start = (f"resumed from step {self.step} ({self.resumed_from})" if self.resumed_from is not None
+                 else f"starting at step {self.step}")
+        ranks = f" x {self.dist.world_size} ranks" if self.dist.enabled else ""
+        params = [sum(p.numel() for p in m.parameters()) for m in (self.G, self.D)]
+        metrics = "no in-loop metrics (train.eval_every=0)"
+        if t.eval_every:
+            video = any(m in ("fvd", "is", "kvd") for m in e.metrics)
+            metrics = f"metrics every {t.eval_every} steps: {', '.join(e.metrics)}{f' ({e.protocol})' * video}"
+        print(f"run {self.run_dir}: {start}, training to step {end}\n"
+              f"device {self.device}{ranks}, {torch.get_num_threads()} CPU threads; "
+              f"G {params[0]:,} parameters, D {params[1]:,}\n"
+              f"data {self.cfg.data.source}: {_describe_data(self.dataset)}; {metrics}", file=sys.stderr)
+
+    def _report(self, result: TrainResult) -> None:
+        if not self.dist.is_main:
+            return
+        if result.stop_signal:
+            state = f"stopped by {signal.Signals(result.stop_signal).name} at step {result.step}"
+        elif result.stopped_early:
+            state = f"stopped at step {result.step} of {self.cfg.train.steps}"
+        else:
+            state = f"finished at step {result.step}"
+        print(f"{state}; checkpoint {result.last_checkpoint}; samples in {self.run_dir / 'samples'}", file=sys.stderr)
+        if result.stopped_early:
+            print(f"continue with: dvdgan train --resume --out {self.run_dir}", file=sys.stderr)
 
     def _should_stop(self, requested: bool) -> bool:
         if not self.dist.enabled:
@@ -352,6 +454,31 @@ def train(
     max_steps: int | None = None,
     quiet: bool = False,
 ) -> TrainResult:
-    """Train ``cfg`` writing into ``run_dir`` (config.yaml, stats.jsonl, samples/, checkpoints/, tensorboard/)."""
-    return Trainer(cfg, Path(run_dir), resume=resume, quiet=quiet).run(max_steps=max_steps)
+    """Train ``cfg`` writing into ``run_dir`` (config.yaml, stats.jsonl, samples/, checkpoints/, tensorboard/,
+    log.txt). A new run needs a new or empty directory (or one a run left before its first checkpoint); the
+    directory is locked while the run writes."""
+    run_dir = Path(run_dir)
+    if int(os.environ.get("RANK", "0")) != 0:  # rank 0 alone guards the run directory and keeps its log
+        return Trainer(cfg, run_dir, resume=resume, quiet=quiet).run(max_steps=max_steps)
+    if not resume:
+        check_new_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir)
+    console = ConsoleLog(run_dir)
+    try:
+        return Trainer(cfg, run_dir, resume=resume, quiet=quiet, console=console).run(max_steps=max_steps)
+    except BaseException as exc:
+        expected = isinstance(exc, (ValueError, NonFiniteLossError, KeyboardInterrupt))  # one line says it all
+        console.note(f"error: {type(exc).__name__}: {exc}" if expected else traceback.format_exc())
+        raise
+    finally:
+        console.close()
+        lock.release()
+
+
+def _describe_data(dataset) -> str:
+    """``12 videos, 3 classes`` (video sources) or ``50,000 clips, 9 classes`` (procedural, made on the fly)."""
+    kind = "videos" if hasattr(dataset, "source") else "procedural clips"
+    classes = int(getattr(dataset, "num_classes", 0))
+    return f"{len(dataset):,} {kind}, " + (f"{classes} classes" if classes else "unlabelled")
 
