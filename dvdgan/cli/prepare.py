@@ -58,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  skipped {item['path']}: {item['reason']}")
     if len(summary.skipped) > 20:
         print(f"  ... {len(summary.skipped) - 20} more in {os.path.join(args.out, 'skipped.json')}")
+    if summary.dropped_classes:
+        names = ", ".join(summary.dropped_classes[:10]) + (" ..." if len(summary.dropped_classes) > 10 else "")
+        print(f"dropped {len(summary.dropped_classes)} class(es) with no usable video: {names} "
+              f"(listed in {os.path.join(args.out, 'skipped.json')}); the others are renumbered")
     print(f"train with --data prepared:{args.out}")
     return 0

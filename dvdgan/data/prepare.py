@@ -4,7 +4,9 @@ Several processes decode (PyAV), resize the short side with an area filter and c
 video becomes a shard in ``OUT/.work`` (frames ``.npy`` first, then a small ``.json`` that marks it done, both
 written under temporary names and renamed), so an interrupted run resumes where it stopped. The assemble step
 concatenates the shards into ``frames.u8`` and writes ``index.json`` last; only then is the work dir removed.
-Unreadable, truncated or too-short videos are skipped with a reason, never fatal.
+Unreadable, truncated or too-short videos are skipped with a reason, never fatal; a class left with no video is
+dropped (its label would be one the generator can never learn) and listed in ``skipped.json`` too. The output
+directory must be new, empty or a store (finished or not): prepare never overwrites or deletes other files.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from dvdgan.data.store import (
 )
 
 WORK_DIR = ".work"
+# What prepare writes into OUT (finished files, the work dir, temporary names); any other entry is not ours.
+STORE_ENTRIES = {INDEX_FILE, FRAMES_FILE, SKIPPED_FILE, WORK_DIR, f".{INDEX_FILE}.tmp", f".{FRAMES_FILE}.tmp",
+                 f".{SKIPPED_FILE}.tmp"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class PrepareSummary:
     decoded: int = 0  # videos decoded by this run
     reused: int = 0  # videos finished by an earlier, interrupted run
     already_complete: bool = False  # OUT already held a finished store with these settings
+    dropped_classes: list[str] = field(default_factory=list)  # classes none of whose videos could be prepared
 
 
 def _shard_name(path: Path, relative: str) -> str:
@@ -133,6 +139,7 @@ def prepare_store(
     settings = _settings(src, folder, options, annotations)
     summary = PrepareSummary(out)
 
+    _check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     index_path = out / INDEX_FILE
     if index_path.is_file():
@@ -156,8 +163,11 @@ def prepare_store(
 
     work = out / WORK_DIR
     settings_path = work / "settings.json"
+    if work.is_dir() and not settings_path.is_file() and any(work.iterdir()):
+        raise ValueError(f"{work} exists but was not made by dvdgan prepare (no settings.json); move it away or "
+                         "choose another output directory")
     if work.is_dir() and (not settings_path.is_file() or json.loads(settings_path.read_text()) != settings):
-        shutil.rmtree(work)  # shards of other settings cannot be reused
+        shutil.rmtree(work)  # our shards of other settings cannot be reused
     work.mkdir(exist_ok=True)
     write_json_atomic(settings_path, settings)
 
@@ -186,6 +196,15 @@ def prepare_store(
     return summary
 
 
+def _check_output_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; prepare writes a store directory")
+    foreign = sorted(e.name for e in out.iterdir() if e.name not in STORE_ENTRIES) if out.is_dir() else []
+    if foreign:
+        raise ValueError(f"{out} holds files that are not a store's (e.g. {foreign[0]!r}); prepare into a new or "
+                         "empty directory, or an earlier store")
+
+
 def _finished(shard: str) -> dict[str, Any] | None:
     """The metadata of a shard an earlier run completed, or None when the video must be (re)decoded."""
     done = Path(f"{shard}.json")
@@ -206,6 +225,21 @@ def _run(todo: list[tuple[int, str, str, PrepareOptions]], workers: int):
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with multiprocessing.get_context(method).Pool(min(workers, len(todo))) as pool:
         yield from pool.imap_unordered(_prepare_one, todo, chunksize=1)
+
+
+def _drop_empty_classes(names: list[str], videos: list[dict[str, Any]], skipped: list[dict[str, str]],
+                        summary: PrepareSummary) -> list[str]:
+    """Remove the classes no kept video has and renumber the labels of the others (in ``videos``, in place)."""
+    used = sorted({v["label"] for v in videos}) if names else []
+    if len(used) == len(names):
+        return names
+    new_label = {old: new for new, old in enumerate(used)}
+    for v in videos:
+        v["label"] = new_label[v["label"]]
+    summary.dropped_classes = [name for i, name in enumerate(names) if i not in new_label]
+    skipped.extend({"path": f"{name}/", "reason": "class dropped: none of its videos could be prepared"}
+                   for name in summary.dropped_classes)
+    return [names[i] for i in used]
 
 
 def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[int, dict[str, Any]],
@@ -235,11 +269,12 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
             offset += int(meta["length"])
         f.flush()
         os.fsync(f.fileno())
-    summary.kept, summary.frames, summary.skipped = len(videos), offset, skipped
     if not videos:
         tmp_frames.unlink()
         reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
         raise ValueError(f"none of the {len(folder)} videos under {folder.root} could be prepared ({reasons})")
+    class_names = _drop_empty_classes(folder.class_names, videos, skipped, summary)
+    summary.kept, summary.frames, summary.skipped = len(videos), offset, skipped
     os.replace(tmp_frames, out / FRAMES_FILE)
     write_json_atomic(out / SKIPPED_FILE, skipped)
     write_json_atomic(out / INDEX_FILE, {
@@ -249,8 +284,8 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
         "channels": 3,
         "total_frames": offset,
         "frames_file": FRAMES_FILE,
-        "num_classes": len(folder.class_names),
-        "class_names": folder.class_names,
+        "num_classes": len(class_names),
+        "class_names": class_names,
         "videos": videos,
         "skipped": skipped,
         "settings": settings,

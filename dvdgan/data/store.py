@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,42 @@ def is_store(path: str | Path) -> bool:
     return (Path(path) / INDEX_FILE).is_file()
 
 
+def _is_int(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_index(index: dict[str, Any], where: Path) -> None:
+    """Check the whole index when the store opens, not at the batch that reads a bad entry mid-training."""
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{where}: {what}; the store is damaged, rerun dvdgan prepare")
+
+    for key in ("size", "total_frames"):
+        if not _is_int(index.get(key), 1):
+            raise bad(f"{key} must be an integer >= 1, got {index.get(key)!r}")
+    names, videos = index.get("class_names"), index.get("videos")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise bad("class_names must be a list of strings")
+    if not isinstance(videos, list) or not videos:
+        raise bad("videos must be a non-empty list")
+    frames_file = index.get("frames_file", FRAMES_FILE)
+    # A plain name inside the store: an index must not make training read (or memory-map) any other file.
+    if not isinstance(frames_file, str) or not re.fullmatch(r"\w[\w.-]*", frames_file):
+        raise bad(f"frames_file must be a file name inside the store, got {frames_file!r}")
+    labels = max(len(names), 1)  # an unlabelled store gives every video label 0
+    for i, v in enumerate(videos):
+        if not isinstance(v, dict):
+            raise bad(f"video {i} is not an object")
+        checks = {"label": _is_int(v.get("label"), 0) and v.get("label") < labels,
+                  "length": _is_int(v.get("length"), 1),
+                  "offset": _is_int(v.get("offset"), 0) and _is_int(v.get("length"), 1)
+                  and v["offset"] + v["length"] <= index["total_frames"]}
+        for key, ok in checks.items():
+            if not ok:
+                raise bad(f"video {i} ({v.get('path', '?')}) has {key}={v.get(key)!r} (labels 0..{labels - 1}, "
+                          f"frames 0..{index['total_frames'] - 1})")
+
+
 class PreparedStore:
     """Read access to a prepared store; the frames file is memory-mapped lazily in each process.
 
@@ -65,14 +102,13 @@ class PreparedStore:
                 f"{index_path} is not a version-{VERSION} dvdgan store "
                 f"(format={index.get('format')!r}, version={index.get('version')!r}); rerun dvdgan prepare"
             )
+        _check_index(index, index_path)
         self.index = index
-        self.size = int(index["size"])
+        self.size = index["size"]
         self.class_names: list[str] = list(index["class_names"])
         self.videos: list[dict[str, Any]] = index["videos"]
         self.skipped: list[dict[str, str]] = index.get("skipped", [])
-        self.total_frames = int(index["total_frames"])
-        if self.total_frames <= 0 or not self.videos:
-            raise ValueError(f"{index_path} lists no frames; rerun dvdgan prepare")
+        self.total_frames = index["total_frames"]
         frames_path = self.path / index.get("frames_file", FRAMES_FILE)
         expected = self.total_frames * self.frame_bytes
         actual = frames_path.stat().st_size if frames_path.is_file() else None
