@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from dvdgan.cli import UserError
+from dvdgan.cli import UserError, check_writable, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,23 +24,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _json_path(args: argparse.Namespace, ckpt) -> Path:
+    """--json-out, else ``eval-<step>.json`` in the run directory of a run's checkpoint, else beside the file."""
+    if args.json_out:
+        return Path(args.json_out)
+    name = f"eval-{ckpt.step:08d}.json"
+    if ckpt.path.parent.name == "checkpoints" and (ckpt.path.parent.parent / "config.yaml").is_file():
+        return ckpt.path.parent.parent / name
+    return ckpt.path.with_name(f"{ckpt.path.stem}-{name}")
+
+
 def run(args: argparse.Namespace) -> int:
     from dvdgan.data import build_dataset
     from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
+    from dvdgan.training.distributed import resolve_device
     from dvdgan.training.evaluate import evaluate_generator
+    from dvdgan.training.logger import json_line
 
+    require_positive(batch_size=args.batch_size, num_samples=args.num_samples)
     try:
-        ckpt = load_checkpoint(args.checkpoint, device=args.device)
-        cfg = ckpt.config
-        sets = []
-        if args.data:
-            sets.append(f"data.source={args.data}")
-        if args.batch_size:
-            sets.append(f"eval.batch_size={args.batch_size}")
-        cfg = cfg.override(sets)
-        metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-        if metrics:
-            cfg = cfg.override([f"eval.metrics={metrics}"])
+        ckpt = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+        out = check_writable(_json_path(args, ckpt))  # before the evaluation, which may take hours
+        values = {"data.source": args.data, "eval.batch_size": args.batch_size,
+                  "eval.metrics": [m.strip() for m in args.metrics.split(",")] if args.metrics else None}
+        cfg = ckpt.config.with_values({k: v for k, v in values.items() if v is not None})
         # seed + 1, as the in-loop evaluation: procedural clips training never saw
         dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
         results = evaluate_generator(ckpt.G_ema, cfg, dataset, ckpt.G_ema.linear.weight.device,
@@ -49,9 +56,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, CheckpointError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
     results = {"checkpoint": str(ckpt.path), "step": ckpt.step, "data": cfg.data.source, **results}
-    text = json.dumps(results, indent=2)
+    text = json_line(results, indent=2)  # NaN (e.g. an undefined ratio) becomes null: strict JSON
     print(text)
-    out = Path(args.json_out) if args.json_out else ckpt.path.parent.parent / f"eval-{ckpt.step:08d}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
+    print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dvdgan.cli import UserError
+from dvdgan.cli import UserError, check_writable, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,10 +67,12 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> np.nd
     if not p.exists():
         raise UserError(f"--context {p} does not exist")
     if p.suffix in (".npy", ".npz"):
-        arr = np.load(p)
-        if isinstance(arr, np.lib.npyio.NpzFile):
-            key = "videos" if "videos" in arr.files else arr.files[0]
-            arr = arr[key]
+        from dvdgan.data.arrays import load_array_file
+
+        try:
+            arr = np.asarray(load_array_file(p)[0])  # checked: never unpickled, fits in memory
+        except ValueError as exc:
+            raise UserError(f"--context {exc}") from None
     else:
         from dvdgan.data import load_clips
 
@@ -88,16 +90,17 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> np.nd
 def run(args: argparse.Namespace) -> int:
     from dvdgan.sampling import generate, make_filmstrip, make_grid, write_video
     from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
+    from dvdgan.training.distributed import resolve_device
     from dvdgan.video import uint8_to_video
 
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif", ".npz", ".png"):
         raise UserError(f"--out {out}: use a .mp4, .gif, .png or .npz file name")
-    if args.n < 1:
-        raise UserError("--n must be >= 1")
+    require_positive(n=args.n, fps=args.fps, batch_size=args.batch_size)
+    check_writable(out)
     try:
-        ckpt = load_checkpoint(args.checkpoint, device=args.device)
-    except CheckpointError as exc:
+        ckpt = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+    except (CheckpointError, ValueError) as exc:
         raise UserError(str(exc)) from None
     G, m = ckpt.G_ema, ckpt.config.model
     if m.context_frames:

@@ -106,9 +106,23 @@ def build_dataset(cfg: DataConfig, num_frames: int, resolution: int, seed: int =
     return ClipDataset(ArrayVideos(spec.path), size=resolution, **clip_args)
 
 
+class ClipStream:
+    """The clips of a source, read once, whose number is known before reading: progress bars get the right total
+    and a warning about too few clips comes before the work."""
+
+    def __init__(self, clips: Iterator[np.ndarray], count: int) -> None:
+        self._clips, self._count = clips, count
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self._clips
+
+    def __len__(self) -> int:
+        return self._count
+
+
 def load_clips(
     spec: str, num_frames: int, resolution: int | None = None, max_clips: int | None = None, seed: int = 0
-) -> Iterator[np.ndarray]:
+) -> ClipStream:
     """Clips ``uint8 [T, H, W, C]`` of a source for metrics (e.g. FVD between two sources).
 
     ``spec`` is a data spec or a bare path (video folder, prepared store directory, video file, frame folder,
@@ -124,7 +138,7 @@ def load_clips(
             raise ValueError(f"data source {spec!r} is procedural and needs a resolution")
         count = DataConfig().length if max_clips is None else max_clips
         data = PROCEDURAL[parsed.name](num_frames, resolution, length=max(count, 1), seed=seed)
-        return (data.clip(i) for i in range(count))
+        return ClipStream((data.clip(i) for i in range(count)), count)
     if parsed.kind == "prepared":
         store = PreparedStore(parsed.path)
         size = None if resolution in (None, store.size) else resolution
@@ -135,7 +149,7 @@ def load_clips(
     count = len(data) if max_clips is None else min(max_clips, len(data))
     # A seeded subset of videos, not the first ones: folders are sorted by class.
     order = np.random.default_rng(seed).permutation(len(data))[:count]
-    return _same_size_clips(data, order, spec)
+    return ClipStream(_same_size_clips(data, order, spec), count)
 
 
 def _same_size_clips(data: ClipDataset, order: np.ndarray, spec: str) -> Iterator[np.ndarray]:
