@@ -7,6 +7,7 @@ marked ``[ours]`` in the comments. Presets live in ``dvdgan/presets/*.yaml`` as 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -242,7 +243,11 @@ class DVDGANConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_yaml())
+        """Write atomically: a run killed while saving keeps the previous ``config.yaml``, which resume reads."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(self.to_yaml())
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> DVDGANConfig:

@@ -215,3 +215,13 @@ def test_metrics_that_cannot_apply_fail_before_step_1(tmp_path, capsys) -> None:
     assert message.endswith("Metrics that apply to this model and data: class_acc, motion")
     assert not (tmp_path / "stats.jsonl").exists()  # not one step trained
     assert "error: ValueError: fvd: FVD is undefined" in (tmp_path / "log.txt").read_text()
+
+
+def test_only_rank_0_prints_start_and_end(capsys) -> None:
+    from dvdgan.training.distributed import DistInfo
+
+    trainer = loop.Trainer.__new__(loop.Trainer)  # just what the two printers read
+    trainer.dist = DistInfo(rank=1, local_rank=1, world_size=2)
+    trainer._announce(10)
+    trainer._report(loop.TrainResult(10, Path("run"), False, None))
+    assert capsys.readouterr().err == ""  # under torchrun, rank 1 printed "checkpoint None"
