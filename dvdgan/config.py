@@ -52,6 +52,7 @@ class GeneratorConfig:
 
 
 D_PARTS = ("spatial", "temporal")  # D_S, D_T
+TEMPORAL_INPUTS = ("frames", "differences")
 
 
 @dataclass
@@ -64,12 +65,16 @@ class DiscriminatorConfig:
     # [ours flag] base width of D_T alone; 0 = ch (the paper's one width). At ch 4 D_T's head sees 16 channels
     # and its ReLUs die within ~200 steps (a constant score: no signal about motion); see docs/results.md.
     temporal_ch: int = 0
+    # [ours flag] what D_T sees: "frames" (the paper) or "differences" x[t+1] - x[t] of the pooled frames, so that
+    # D_T judges motion alone and cannot separate real from fake by appearance, which is D_S's job
+    temporal_input: str = "frames"
     temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
     # [paper] both; one alone is the ablation of which discriminator teaches what (D_S: frames, D_T: motion)
     parts: list[str] = field(default_factory=lambda: ["spatial", "temporal"])
 
     def __post_init__(self) -> None:
         _positive(self, "ch", "k_frames", "temporal_pool")
+        _choice(self, "temporal_input", TEMPORAL_INPUTS)
         if self.temporal_ch < 0:
             raise ConfigError(f"model.discriminator.temporal_ch must be >= 0 (0 = ch), got {self.temporal_ch}")
         if self.temporal_3d_blocks < 0:

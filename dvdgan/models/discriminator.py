@@ -121,7 +121,7 @@ class TemporalDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.discriminator
-        self.pool = d.temporal_pool
+        self.pool, self.differences = d.temporal_pool, d.temporal_input == "differences"
         widths = discriminator_widths(cfg.resolution // d.temporal_pool, d.temporal_ch or d.ch, cfg.channels)
         n3d = min(d.temporal_3d_blocks, len(widths))
         self.blocks3d = nn.ModuleList(
@@ -135,6 +135,8 @@ class TemporalDiscriminator(nn.Module):
     def forward(self, video: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         b, t = video.shape[:2]
         x = F.avg_pool2d(video.flatten(0, 1), self.pool).unflatten(0, (b, t))  # [B, T, C, H/2, W/2]
+        if self.differences:
+            x, t = x[:, 1:] - x[:, :-1], t - 1
         x = x.transpose(1, 2)  # [B, C, T, h, w] for Conv3d
         for block in self.blocks3d:
             x = block(x)
