@@ -46,6 +46,30 @@ def _clips(n: int = 3, t: int = 4, c: int = 3) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (n, t, 16, 16, c), dtype=np.uint8)
 
 
+# Files never run code ---------------------------------------------------------------------------------------------
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_files_given_to_dvdgan_never_run_code(run_dir, tmp_path, capsys) -> None:
+    marker = tmp_path / "ran"
+    data = load_payload(ckpt.checkpoint_path(run_dir, 2))
+    data["extra"] = _Payload(marker)
+    torch.save(data, tmp_path / "evil.pt")
+    _one_line_error(capsys, ["sample", str(tmp_path / "evil.pt"), "--out", str(tmp_path / "x.gif")],
+                    "holds objects other than tensors and plain types (refused by weights_only=True loading)")
+    np.save(tmp_path / "evil.npy", np.array([_Payload(marker)], dtype=object), allow_pickle=True)
+    _one_line_error(capsys, ["fvd", str(tmp_path / "evil.npy"), "shapes"],
+                    "it holds Python objects (refused: unpickling could run code)")
+    assert not marker.exists()
+
+
 # 1. Memory exhaustion from tiny files ------------------------------------------------------------------------------
 
 
@@ -161,9 +185,9 @@ def test_9_unwritable_outputs(run_dir, tmp_path, capsys) -> None:
     _one_line_error(capsys, ["train", "--out", str(blocker / "run"), "--steps", "1"],
                     f"{blocker / 'run'}: Not a directory")
     _one_line_error(capsys, ["sample", str(run_dir), "--out", str(blocker / "x.gif")],
-                    f"cannot write {blocker / 'x.gif'}")
+                    f"cannot write {blocker / 'x.gif'}: {blocker} is a file, not a folder")
     _one_line_error(capsys, ["eval", str(run_dir), "--json-out", str(blocker / "e.json"), "--metrics", "motion"],
-                    f"cannot write {blocker / 'e.json'}")
+                    f"cannot write {blocker / 'e.json'}: {blocker} is a file, not a folder")
     from _video_helpers import clips, write_video
 
     write_video(tmp_path / "src" / "v.avi", clips(1, num_frames=4, size=16)[0])

@@ -71,6 +71,9 @@ def require_positive(**values: float | None) -> None:
 
 def check_writable(path: Path) -> Path:
     """Fail now, not after hours of work, when ``path`` cannot be written (creates its folder)."""
+    blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UserError(f"cannot write {path}: {blocker} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
