@@ -87,4 +87,6 @@ def adapt_metrics(cfg: DVDGANConfig, dataset, keep_protocol: bool = False) -> DV
     if not isinstance(dataset, ProceduralVideos):
         wanted.append("fvd")
     metrics = [name for name in dict.fromkeys(wanted) if metric_problem(cfg, dataset, name, protocol) is None]
+    if not any(name in VIDEO_METRICS for name in metrics):
+        protocol = cfg.eval.protocol  # unused: leave the config as it was
     return cfg.with_values({"eval.metrics": metrics, "eval.protocol": protocol})
