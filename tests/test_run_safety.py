@@ -103,6 +103,8 @@ def test_resume_says_where_it_starts_cuts_logs_back_and_takes_new_rates(tmp_path
     assert [g["lr"] for g in state["opt_D"]["param_groups"]] == [1e-3]  # the --set wins over the saved rate
     log = (run / "log.txt").read_text()
     assert "starting at step 0" in log and "resumed from step 2" in log and "finished at step 4" in log
+    assert main(["train", "--resume", "--out", str(run)]) == 0  # already at its last step: says where it is
+    assert f"finished at step 4; checkpoint {ckpt.checkpoint_path(run, 4)}" in capsys.readouterr().err
 
 
 def test_progress_total_is_the_work_of_this_run(tmp_path, capsys) -> None:

@@ -312,7 +312,7 @@ class Trainer:
     def run(self, max_steps: int | None = None) -> TrainResult:
         t = self.cfg.train
         end = t.steps if max_steps is None else min(t.steps, self.step + max_steps)
-        self.last_ckpt: Path | None = None
+        self.last_ckpt: Path | None = self.resumed_from  # a finished run resumed: nothing new to save
         self._announce(end)
         bar = tqdm(total=end, initial=self.step, disable=not self.dist.is_main or self.quiet, desc="train",
                    unit="it", dynamic_ncols=True)
