@@ -44,6 +44,10 @@ class GeneratorConfig:
     bn_pool_time: bool = False  # [ours flag] pool BN statistics over time (paper: per time step)
     bn_eps: float = 1e-5  # [ours, BigGAN]
     bn_momentum: float = 0.1  # [ours, PyTorch default]
+    # [BigGAN; the paper trains at batch 512 on TPU pods and builds on BigGAN] BN statistics over the batch of all
+    # ranks (cross-replica BN) rather than each rank's micro-batch. Gradient accumulation still splits them: BN
+    # sees micro_batch x world_size clips (docs/design.md section 4). No effect in one process.
+    cross_replica_bn: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")

@@ -77,7 +77,9 @@ def test_ddp_two_ranks_match_single_process(tmp_path: Path, fp: bool) -> None:
     # DVD-GAN-FP goes through the same loop: its G steps also draw real clips (the contexts) from the stream.
     extra = ("model.context_frames=1", "data.source=motion") if fp else ()
     preset = "tiny-fp" if fp else "tiny"
-    cfg = micro_cfg("train.steps=2", "train.micro_batch=2", *extra, preset=preset)  # one process: 2 x 2
+    # Per-rank BN: with cross-replica BN two ranks normalise over 4 clips where one process sees micro-batches of 2.
+    cfg = micro_cfg("train.steps=2", "train.micro_batch=2", "model.generator.cross_replica_bn=false", *extra,
+                    preset=preset)  # one process: 2 x 2
     single = train(cfg, tmp_path / "single", quiet=True)
     import socket
 

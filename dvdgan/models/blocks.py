@@ -31,11 +31,12 @@ class GBlock(nn.Module):
         pool_time: bool = False,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        cross_replica_bn: bool = False,
     ):
         super().__init__()
         self.upsample = upsample
         bn = {"cond_dim": cond_dim, "num_frames": num_frames, "pool_time": pool_time, "eps": bn_eps,
-              "momentum": bn_momentum}
+              "momentum": bn_momentum, "cross_replica": cross_replica_bn}
         self.bn1 = ClassConditionalBN(in_ch, **bn)
         self.conv1 = sn_conv2d(in_ch, out_ch, 3)
         self.bn2 = ClassConditionalBN(out_ch, **bn)

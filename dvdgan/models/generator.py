@@ -43,7 +43,8 @@ class GeneratorLevel(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int, num_frames: int, cfg: ModelConfig):
         super().__init__()
         g = cfg.generator
-        bn = {"pool_time": g.bn_pool_time, "bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum}
+        bn = {"pool_time": g.bn_pool_time, "bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum,
+              "cross_replica_bn": g.cross_replica_bn}
         self.gru = ConvGRU(in_ch, in_ch, g.gru_kernel, g.gru_update_bias)  # [ours] hidden width = level input width
         self.block1 = GBlock(in_ch, in_ch, cond_dim, num_frames, upsample=False, **bn)
         self.block2 = GBlock(in_ch, out_ch, cond_dim, num_frames, upsample=True, **bn)
@@ -92,7 +93,7 @@ class Generator(nn.Module):
         )
         out_ch = widths[-1][1]
         self.head_bn = ClassConditionalBN(
-            out_ch, cond_dim, self.num_frames, g.bn_pool_time, g.bn_eps, g.bn_momentum
+            out_ch, cond_dim, self.num_frames, g.bn_pool_time, g.bn_eps, g.bn_momentum, g.cross_replica_bn
         )
         self.head_conv = sn_conv2d(out_ch, cfg.channels, 3)
         self.context_frames = cfg.context_frames
