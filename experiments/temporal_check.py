@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=128)
     args = p.parse_args()
     torch.set_num_threads(1)
-    ckpt = load_checkpoint(args.run)
+    ckpt = load_checkpoint(args.run, networks=("D",))
     cfg, D = ckpt.config, ckpt.D.eval()
     m = cfg.model
     data = build_dataset(cfg.data, m.num_frames, m.resolution, seed=cfg.train.seed + 7)
