@@ -28,7 +28,7 @@ from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
 from dvdgan.losses import d_hinge_loss, d_negative_loss, g_hinge_loss
 from dvdgan.models import DualDiscriminator, Generator
-from dvdgan.models.layers import set_power_iteration
+from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
 from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler, micro_seed
 from dvdgan.training.distributed import all_gather_objects, init_distributed
@@ -94,6 +94,26 @@ def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
         stop = torch.randint(t - 1, (b, 1), device=real.device)
         frames = torch.arange(t, device=real.device).expand(b, t).minimum(stop)
     return real[rows, frames].contiguous()
+
+
+# A few layers whose raw weights' spectral norms are logged (BigGAN's health signal: G's growing before collapse).
+SIGMA_LAYERS = {
+    "G": ("linear", "levels.0.gru.gates", "head_conv"),
+    "D": ("spatial.trunk.blocks.0.conv1", "spatial.head.linear", "temporal.blocks3d.0.conv1", "temporal.head.linear"),
+}
+
+
+def layer_sigmas(G: nn.Module, D: nn.Module) -> dict[str, float]:
+    """``sigma_<net>.<layer>``: the SN power iteration's estimate of each raw weight's largest singular value."""
+    out = {}
+    for net, module in (("G", G), ("D", D)):
+        for name in SIGMA_LAYERS[net]:
+            try:
+                layer = module.get_submodule(name)
+            except AttributeError:  # a discriminator left out (model.discriminator.parts) or no 3-D blocks
+                continue
+            out[f"sigma_{net}.{name}"] = raw_sigma(layer)
+    return out
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -222,6 +242,8 @@ class Trainer:
         z = torch.randn(n, self.cfg.model.generator.z_dim, device=self.device)
         if self.cfg.model.num_classes == 0:
             return z, None
+        if self.context_frames:  # DVD-GAN-FP continues a real clip: the continuation has that clip's class
+            return z, real_y
         return z, torch.randint(self.cfg.model.num_classes, (n,), device=self.device)
 
     def _generate(self, G: nn.Module, z, y, real: torch.Tensor | None) -> torch.Tensor:
@@ -278,8 +300,8 @@ class Trainer:
         D.requires_grad_(False)
         try:
             for last in self._micro_steps(phase):
-                real = self._next_real()[0] if self.context_frames else None
-                z, y = self._fake_inputs(self.layout.micro, None)
+                real, real_y = self._next_real() if self.context_frames else (None, None)
+                z, y = self._fake_inputs(self.layout.micro, real_y)
                 with self._no_sync(self.G_train, last), self.autocast:
                     fake = self._generate(self.G_train, z, y, real)
                     loss, terms = g_hinge_loss({k: v.float() for k, v in D(fake, y).items()})
@@ -349,10 +371,11 @@ class Trainer:
             window_n += 1
             if self.step % t.log_every == 0 or self.step == end:
                 elapsed = time.perf_counter() - window_t
-                stats = {k: v / window_n for k, v in window.items()}
+                stats = self._mean_over_ranks({k: v / window_n for k, v in window.items()})
                 stats["loss_d"] = sum(v for k, v in stats.items() if k.startswith("d_"))
                 stats["loss_g"] = sum(v for k, v in stats.items() if k.startswith("g_"))
                 stats["sec_per_step"] = elapsed / window_n
+                stats.update(layer_sigmas(self.G, self.D))
                 self.logger.stats(self.step, stats)
                 bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
                 window, window_n, window_t = defaultdict(float), 0, time.perf_counter()
@@ -426,6 +449,15 @@ class Trainer:
         print(f"{state}; checkpoint {result.last_checkpoint}; samples in {self.run_dir / 'samples'}", file=sys.stderr)
         if result.stopped_early:
             print(f"continue with: dvdgan train --resume --out {self.run_dir}", file=sys.stderr)
+
+    def _mean_over_ranks(self, values: dict[str, float]) -> dict[str, float]:
+        """Each rank's losses are those of its shard of the batch; the logged ones are the global batch's mean."""
+        if not self.dist.enabled:
+            return values
+        keys = sorted(values)
+        total = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=self.device)
+        dist.all_reduce(total)
+        return dict(zip(keys, (total / self.dist.world_size).tolist(), strict=True))
 
     def _should_stop(self, requested: bool) -> bool:
         if not self.dist.enabled:
