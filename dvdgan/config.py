@@ -213,6 +213,10 @@ class EvalConfig:
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
+    # [ours flag, BigGAN's standing statistics] before sampling and evaluation, G_ema's BN running statistics are
+    # recomputed from this many of its own clips (0: the live G's statistics, which the EMA copies, although
+    # G_ema's weights lag G's by ~1/(1 - ema_decay) steps). The paper does not say.
+    standing_stats: int = 0
 
     def __post_init__(self) -> None:
         valid = ("fvd", "is", "kvd", "class_acc", "motion", "psnr_ssim", "context_colour")
@@ -220,6 +224,8 @@ class EvalConfig:
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")
         _positive(self, "num_samples", "batch_size")
+        if self.standing_stats < 0:
+            raise ConfigError(f"eval.standing_stats must be >= 0 (0 = off), got {self.standing_stats}")
         from dvdgan.metrics.protocols import get_protocol  # here: importing metrics at module level pulls in torch
 
         try:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from dvdgan.models.generator import truncated_normal
+from dvdgan.models.layers import batch_statistics, conditional_bns
 from dvdgan.video import video_to_uint8
 
 
@@ -20,18 +24,72 @@ def generate(
     y: torch.Tensor | None,
     batch_size: int = 16,
     context: torch.Tensor | None = None,
+    progress: bool = False,
 ) -> torch.Tensor:
-    """Run ``G`` over ``z`` (labels, DVD-GAN-FP context) in batches; returns uint8 ``[N, T, H, W, 3]`` on the CPU."""
+    """Run ``G`` over ``z`` (labels, DVD-GAN-FP context) in batches; returns uint8 ``[N, T, H, W, 3]`` on the CPU.
+
+    ``progress`` shows a bar on stderr (a paper-size G takes seconds per clip on a CPU).
+    """
     device = next(G.parameters()).device
     out = []
-    for i in range(0, z.shape[0], batch_size):
-        zi = z[i : i + batch_size].to(device)
-        yi = y[i : i + batch_size].to(device) if y is not None else None
-        kwargs = {}
-        if context is not None:
-            kwargs["context"] = context[i : i + batch_size].to(device)
-        out.append(video_to_uint8(G(zi, yi, **kwargs).float()).cpu())
+    with tqdm(total=z.shape[0], desc="generate", unit="clip", disable=not progress, dynamic_ncols=True) as bar:
+        for i in range(0, z.shape[0], batch_size):
+            zi = z[i : i + batch_size].to(device)
+            yi = y[i : i + batch_size].to(device) if y is not None else None
+            kwargs = {}
+            if context is not None:
+                kwargs["context"] = context[i : i + batch_size].to(device)
+            out.append(video_to_uint8(G(zi, yi, **kwargs).float()).cpu())
+            bar.update(zi.shape[0])
     return torch.cat(out)
+
+
+@torch.no_grad()
+def recompute_standing_statistics(
+    G: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]
+) -> int:
+    """Replace G's BN running statistics by the mean batch statistics of G itself over ``batches`` of
+    ``(z, y, context)`` (BigGAN's "standing statistics"). Returns the number of batches.
+
+    G_ema's weights are an average over ~1/(1 - decay) steps; the running statistics the EMA copies come from the
+    live G, whose weights differ: recomputing them from G_ema's own activations makes the two consistent.
+    """
+    k = 0
+    with batch_statistics(G) as bns:
+        for m in bns:
+            m.reset_running_stats()
+        for k, (z, y, context) in enumerate(batches, 1):
+            for m in bns:
+                m.momentum = 1.0 / k  # running statistics = the mean over the batches so far
+            G(z, y, context=context) if context is not None else G(z, y)
+    return k
+
+
+def standing_inputs(G: nn.Module, n: int, batch_size: int, seed: int, classes: torch.Tensor | None,
+                    contexts: torch.Tensor | None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None,
+                                                                     torch.Tensor | None]]:
+    """``(z, y, context)`` batches of ``n`` clips for ``recompute_standing_statistics``: fresh z; ``classes`` (and
+    the DVD-GAN-FP ``contexts`` that go with them, row for row) taken in turn."""
+    device = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        rows = torch.arange(start, min(start + batch_size, n))
+        z = torch.randn(len(rows), G.z_dim, generator=gen).to(device)
+        y = classes[rows % len(classes)].to(device) if classes is not None else None
+        context = contexts[rows % len(contexts)].to(device) if contexts is not None else None
+        yield z, y, context
+
+
+@contextlib.contextmanager
+def kept_bn_statistics(G: nn.Module) -> Iterator[None]:
+    """Restore G's BN running statistics on exit (standing statistics for one evaluation leave G as it was)."""
+    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in conditional_bns(G)]
+    try:
+        yield
+    finally:
+        for m, (mean, var) in zip(conditional_bns(G), saved, strict=True):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
 
 
 def make_grid(videos: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:

@@ -69,6 +69,25 @@ def require_positive(**values: float | None) -> None:
             raise UserError(f"--{name.replace('_', '-')} must be > 0, got {value}")
 
 
+def load_generator(checkpoint: str, device_name: str):
+    """G_ema of a checkpoint file or run directory (the other networks are not read), with a start-up line."""
+    import time
+
+    from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
+    from dvdgan.training.distributed import resolve_device
+
+    start = time.perf_counter()
+    try:
+        device = resolve_device(device_name)
+        ckpt = load_checkpoint(checkpoint, device=device)
+    except (CheckpointError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    params = sum(p.numel() for p in ckpt.G_ema.parameters())
+    print(f"G_ema of {ckpt.path} (step {ckpt.step}): {params / 1e6:.2f} M parameters on {device}, loaded in "
+          f"{time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return ckpt
+
+
 def check_writable(path: Path) -> Path:
     """Fail now, not after hours of work, when ``path`` cannot be written (creates its folder)."""
     blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()), None)

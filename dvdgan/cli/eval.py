@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dvdgan.cli import UserError, check_writable, require_positive
+from dvdgan.cli import UserError, check_writable, load_generator, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--standing-stats", type=int, default=None, metavar="N",
+                   help="recompute G_ema's BN statistics from N of its own clips first (default: the run's "
+                        "eval.standing_stats; 0 = the statistics stored in the checkpoint)")
     p.add_argument("--json-out", default=None, help="write the results here (default: <run>/eval-<step>.json)")
     p.set_defaults(run=run)
 
@@ -36,16 +39,16 @@ def _json_path(args: argparse.Namespace, ckpt) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from dvdgan.data import build_dataset
-    from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
-    from dvdgan.training.distributed import resolve_device
+    from dvdgan.training.checkpoint import CheckpointError
     from dvdgan.training.evaluate import evaluate_generator
     from dvdgan.training.logger import json_line
 
     require_positive(batch_size=args.batch_size, num_samples=args.num_samples)
     try:
-        ckpt = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+        ckpt = load_generator(args.checkpoint, args.device)
         out = check_writable(_json_path(args, ckpt))  # before the evaluation, which may take hours
         values = {"data.source": args.data, "eval.batch_size": args.batch_size,
+                  "eval.standing_stats": args.standing_stats,
                   "eval.metrics": [m.strip() for m in args.metrics.split(",")] if args.metrics else None}
         cfg = ckpt.config.with_values({k: v for k, v in values.items() if v is not None})
         # seed + 1, as the in-loop evaluation: procedural clips training never saw

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dvdgan.cli import UserError, check_writable, require_positive
+from dvdgan.cli import UserError, check_writable, load_generator, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,13 +17,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", help="checkpoint file, or a run directory (its newest checkpoint)")
     p.add_argument("--out", required=True,
                    help="output .mp4 or .gif (a grid video), .png (every frame, one clip per row) or .npz (clips)")
-    p.add_argument("--classes", default=None, help="comma-separated class ids, one grid row each (default: all, <=10)")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated class ids, one grid row each (default: all, <=10); DVD-GAN-FP: the class "
+                        "of the context clips, one for all or one per clip (default: the .npz file's labels)")
     p.add_argument("--n", type=int, default=4, help="samples per row (default 4)")
     p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
     p.add_argument("--context", default=None,
                    help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context)")
+    p.add_argument("--standing-stats", type=int, default=None, metavar="N",
+                   help="recompute G_ema's BN statistics from N of its own clips first (default: the run's "
+                        "eval.standing_stats; 0 = the statistics stored in the checkpoint)")
     p.add_argument("--fps", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=16)
@@ -61,16 +67,19 @@ def _latents(G, rows: int, n: int, seed: int, truncation: float, interpolate: bo
     return (ends[:, :1] * (1 - w) + ends[:, 1:] * w).reshape(rows * n, G.z_dim)
 
 
-def load_context_clips(path: str, context_frames: int, resolution: int) -> np.ndarray:
-    """uint8 [N, T, H, W, 3] clips (T >= context frames) from an array file or a video file."""
+def load_context_clips(path: str, context_frames: int, resolution: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """uint8 [N, T, H, W, 3] clips (T >= context frames) from an array file or a video file, and the file's
+    labels when it has them (an .npz with ``labels``, as ``dvdgan sample --out x.npz`` writes)."""
     p = Path(path)
     if not p.exists():
         raise UserError(f"--context {p} does not exist")
+    labels = None
     if p.suffix in (".npy", ".npz"):
         from dvdgan.data.arrays import load_array_file
 
         try:
-            arr = np.asarray(load_array_file(p)[0])  # checked: never unpickled, fits in memory
+            arr, labels, _ = load_array_file(p)  # checked: never unpickled, fits in memory
+            arr = np.asarray(arr)
         except ValueError as exc:
             raise UserError(f"--context {exc}") from None
     else:
@@ -84,37 +93,70 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> np.nd
     if arr.shape[1] < context_frames or arr.shape[2:4] != (resolution, resolution):
         raise UserError(f"--context {p}: clips {list(arr.shape[1:4])} need >= {context_frames} frames of "
                         f"{resolution}x{resolution}")
-    return arr
+    if labels is not None and (labels.shape != (len(arr),) or labels.dtype.kind not in "iu"):
+        raise UserError(f"--context {p}: labels must be {len(arr)} integer class ids, got {labels.dtype} "
+                        f"{list(labels.shape)}")
+    return arr, labels
+
+
+def _context_classes(text: str | None, file_labels: np.ndarray | None, rows: int, num_classes: int) -> torch.Tensor:
+    """The class of each context clip: a class-conditional DVD-GAN-FP model continues a clip within its class."""
+    if text is not None:
+        classes = _parse_classes(text, num_classes)
+        if len(classes) not in (1, rows):
+            raise UserError(f"--classes: give one class for all {rows} context clips or one per clip, "
+                            f"got {len(classes)}")
+        return torch.tensor(classes * rows if len(classes) == 1 else classes)
+    if file_labels is None:
+        raise UserError("this DVD-GAN-FP model is class-conditional and continues each context within its class: "
+                        "pass --classes (one, or one per context clip) or an .npz with the clips' labels")
+    bad = [int(v) for v in file_labels if not 0 <= v < num_classes]
+    if bad:
+        raise UserError(f"--context labels {bad[:5]} out of range: this model has classes 0..{num_classes - 1}")
+    return torch.from_numpy(file_labels.astype(np.int64))
+
+
+def _standing_stats(G, n: int, args: argparse.Namespace, classes: torch.Tensor | None,
+                    contexts: torch.Tensor | None) -> None:
+    """G_ema's BN statistics from ``n`` of its own clips (classes, and FP contexts, taken in turn)."""
+    if n <= 0:
+        return
+    from dvdgan.sampling import recompute_standing_statistics, standing_inputs
+
+    recompute_standing_statistics(G, standing_inputs(G, n, args.batch_size, args.seed + 1, classes, contexts))
+    print(f"G_ema's BN statistics recomputed from {n} of its clips", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from dvdgan.sampling import generate, make_filmstrip, make_grid, write_video
-    from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
-    from dvdgan.training.distributed import resolve_device
     from dvdgan.video import uint8_to_video
 
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif", ".npz", ".png"):
         raise UserError(f"--out {out}: use a .mp4, .gif, .png or .npz file name")
     require_positive(n=args.n, fps=args.fps, batch_size=args.batch_size)
+    if args.standing_stats is not None and args.standing_stats < 0:
+        raise UserError(f"--standing-stats must be >= 0, got {args.standing_stats}")
     check_writable(out)
-    try:
-        ckpt = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
-    except (CheckpointError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
+    standing = ckpt.config.eval.standing_stats if args.standing_stats is None else args.standing_stats
     if m.context_frames:
         if args.context is None:
             raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
-        clips = load_context_clips(args.context, m.context_frames, m.resolution)[:10]
+        clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
+        clips = np.array(clips[:10])  # writable (an .npz array may not be), for torch.from_numpy
         rows = len(clips)
-        context = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames])).repeat_interleave(args.n, 0)
-        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
-        y = None
+        contexts = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames]))
+        row_y = None
         if m.num_classes:
-            cls = _parse_classes(args.classes, m.num_classes)
-            y = torch.tensor([cls[i % len(cls)] for i in range(rows)]).repeat_interleave(args.n)
-        pred = generate(G, z, y, args.batch_size, context=context).numpy()
+            row_y = _context_classes(args.classes, file_labels[:10] if file_labels is not None else None, rows,
+                                     m.num_classes)
+        _standing_stats(G, standing, args, row_y, contexts)
+        context = contexts.repeat_interleave(args.n, 0)
+        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
+        y = row_y.repeat_interleave(args.n) if row_y is not None else None
+        pred = generate(G, z, y, args.batch_size, context=context, progress=True).numpy()
         ctx = clips[:, : m.context_frames]
         fake = np.concatenate([np.repeat(ctx, args.n, 0), pred], axis=1)
         fake = fake.reshape(rows, args.n, *fake.shape[1:])
@@ -131,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         rows = len(classes)
         z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
         y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
-        videos = generate(G, z, y, args.batch_size).numpy()
+        _standing_stats(G, standing, args, torch.arange(m.num_classes) if m.num_classes else None, None)
+        videos = generate(G, z, y, args.batch_size, progress=True).numpy()
         labels = y.numpy() if y is not None else None
         ncols = args.n
     if out.suffix.lower() == ".npz":

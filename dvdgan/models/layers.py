@@ -178,7 +178,7 @@ def batch_statistics(module: nn.Module) -> Iterator[list[ClassConditionalBN]]:
     saved = [(m.momentum, m.cross_replica) for m in bns]
     module.eval()
     for m in bns:
-        m.train()
+        m.training = True  # this layer alone: m.train() would also start its gain/bias layers' power iterations
         m.cross_replica = False
     try:
         yield bns

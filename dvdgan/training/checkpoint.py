@@ -141,13 +141,17 @@ def prune_checkpoints(run_dir: Path, keep: int, newest: Path | None = None) -> N
         old.unlink(missing_ok=True)
 
 
-def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint file safely; any problem is a ``CheckpointError`` naming the file."""
+def read_checkpoint(path: Path, map_location: str | torch.device = "cpu", mmap: bool = False) -> dict[str, Any]:
+    """Load a checkpoint file safely; any problem is a ``CheckpointError`` naming the file.
+
+    ``mmap``: tensors stay in the file until used, so reading only G_ema of a paper-size checkpoint (8 GB with
+    G, D and the optimiser states) costs only G_ema's bytes.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        data = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:
         raise CheckpointError(
             f"checkpoint {path} is not a torch file or holds objects other than tensors and plain types "
@@ -169,11 +173,12 @@ def _unreadable_reason(path: Path, exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
 
 
-def latest_valid_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict] | None:
+def latest_valid_checkpoint(run_dir: Path, map_location: str | torch.device = "cpu",
+                            mmap: bool = False) -> tuple[Path, dict] | None:
     """Newest checkpoint that loads; corrupt or partial ones are skipped with a warning."""
     for path in reversed(list_checkpoints(run_dir)):
         try:
-            return path, read_checkpoint(path, map_location)
+            return path, read_checkpoint(path, map_location, mmap)
         except CheckpointError as exc:
             warnings.warn(f"skipping {exc}", stacklevel=2)
     return None
@@ -230,38 +235,51 @@ def build_checked(make: Callable[[], nn.Module], state: dict[str, torch.Tensor],
     return module.to(device)
 
 
-class LoadedCheckpoint:
-    """A checkpoint's config and networks, built and loaded (``G_ema`` in eval mode; ``G``/``D`` when stored)."""
+NETWORKS = ("G_ema", "G", "D")
 
-    def __init__(self, path: Path, data: dict[str, Any], device: torch.device | str):
+
+class LoadedCheckpoint:
+    """A checkpoint's config and the ``networks`` asked for, built on the meta device (no initialisation) and
+    loaded; ``G_ema`` in eval mode. Networks not asked for (or not stored: G and D) are None."""
+
+    def __init__(self, path: Path, data: dict[str, Any], device: torch.device | str,
+                 networks: tuple[str, ...] = ("G_ema",)):
         from dvdgan.models import DualDiscriminator, Generator
 
         self.path, self.step = Path(path), int(data.get("step", 0))
         self.config = config_from_checkpoint(data, path)
         m = self.config.model
-        if "G_ema" not in data:
+        if "G_ema" in networks and "G_ema" not in data:
             raise CheckpointError(f"{path} holds no G_ema weights (keys: {', '.join(sorted(data))})")
-        self.G_ema = build_checked(lambda: Generator(m), data["G_ema"], "G_ema", path, device)
-        self.G_ema.eval().requires_grad_(False)
-        self.G: nn.Module | None = None
-        self.D: nn.Module | None = None
-        if "G" in data:
-            self.G = build_checked(lambda: Generator(m), data["G"], "G", path, device)
-        if "D" in data:
-            self.D = build_checked(lambda: DualDiscriminator(m), data["D"], "D", path, device)
+        make = {"G_ema": lambda: Generator(m), "G": lambda: Generator(m), "D": lambda: DualDiscriminator(m)}
+        built = {name: build_checked(make[name], data[name], name, path, device)
+                 for name in NETWORKS if name in networks and name in data}
+        self.G_ema: nn.Module | None = built.get("G_ema")
+        self.G: nn.Module | None = built.get("G")
+        self.D: nn.Module | None = built.get("D")
+        if self.G_ema is not None:
+            self.G_ema.eval().requires_grad_(False)
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> LoadedCheckpoint:
-    """``load_checkpoint("ckpt.pt").G_ema`` is a ready generator; also accepts a run directory (newest checkpoint)."""
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
+                    networks: tuple[str, ...] = ("G_ema",)) -> LoadedCheckpoint:
+    """``load_checkpoint("ckpt.pt").G_ema`` is a ready generator; also accepts a run directory (newest checkpoint).
+
+    Only ``networks`` are built (default G_ema alone; add "G", "D" for those); the file is memory-mapped, so the
+    others' weights and the optimiser states are never read.
+    """
+    unknown = set(networks) - set(NETWORKS)
+    if unknown:
+        raise ValueError(f"unknown networks {sorted(unknown)}; choose from {NETWORKS}")
     path = Path(path)
     if path.is_dir():
-        found = latest_valid_checkpoint(path)
+        found = latest_valid_checkpoint(path, mmap=True)
         if found is None:
             raise FileNotFoundError(f"no valid checkpoint under {path}/checkpoints")
         path, data = found
     else:
-        data = read_checkpoint(path)
-    return LoadedCheckpoint(path, data, device)
+        data = read_checkpoint(path, mmap=True)
+    return LoadedCheckpoint(path, data, device, networks)
 
 
 def export_generator(src: str | Path, dst: str | Path) -> Path:

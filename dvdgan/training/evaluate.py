@@ -6,66 +6,126 @@ real clips and a generated clip is ``context + prediction``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
+from dvdgan.metrics.cache import statistics_cache_path
 from dvdgan.metrics.context_colour import colour_agreement
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
 from dvdgan.metrics.protocols import get_protocol
+from dvdgan.metrics.stats import FeatureStats
+from dvdgan.sampling import kept_bn_statistics, recompute_standing_statistics
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.video import uint8_to_video, video_to_uint8
 
 
-def _real_clips(dataset, n: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
-    """``n`` real clips (uint8 [T, H, W, C]) and labels, spread deterministically over the dataset."""
+def _real_clips(dataset, indices: range, seed: int) -> Iterator[tuple[np.ndarray, int]]:
+    """Real clips number ``indices`` (uint8 [T, H, W, C]) and labels of a deterministic spread over the dataset."""
     order = np.random.default_rng(seed).permutation(len(dataset))
-    for i in range(n):
+    for i in indices:
         clip, label = dataset[int(order[i % len(order)]) + (i // len(order)) * len(dataset)]
         yield np.asarray(clip), int(label)
 
 
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _shard(n: int) -> range:
+    """This rank's contiguous share of clips ``0..n-1``: rank order is clip order, so gathering restores it."""
+    rank, world = _rank_world()
+    return range(n * rank // world, n * (rank + 1) // world)
+
+
+def _gather(items: list) -> list:
+    """Every rank's list, concatenated in rank order, on every rank."""
+    rank, world = _rank_world()
+    if world == 1:
+        return items
+    parts: list[list | None] = [None] * world
+    dist.all_gather_object(parts, items)
+    return [item for part in parts for item in part]
+
+
+def _latents(n: int, batch: int, z_dim: int, seed: int) -> torch.Tensor:
+    """z of clips 0..n-1, drawn in batches of ``batch`` from one seeded stream (whichever rank generates them)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.randn(min(batch, n - i), z_dim, generator=gen) for i in range(0, n, batch)])
+
+
+GenInputs = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None, np.ndarray | None]
+
+
+def _generator_inputs(cfg: DVDGANConfig, dataset, n: int, indices: range, batch: int, device: torch.device,
+                      seed: int) -> Iterator[GenInputs]:
+    """Batches of (z, y for G, labels, DVD-GAN-FP context, the real clips) for clips ``indices`` of ``0..n-1``.
+
+    Synthesis labels cycle through the classes; a DVD-GAN-FP clip continues a real clip, whose label it keeps.
+    """
+    m = cfg.model
+    z_all = _latents(n, batch, m.generator.z_dim, seed)
+    real = _real_clips(dataset, indices, seed + 1) if m.context_frames else None
+    for start in range(0, len(indices), batch):
+        idx = indices[start : start + batch]
+        z = z_all[idx.start : idx.stop].to(device)
+        context, real_full = None, None
+        if real is not None:
+            items = [next(real) for _ in idx]
+            real_full = np.stack([c for c, _ in items])
+            context = uint8_to_video(torch.from_numpy(real_full).to(device))[:, : m.context_frames]
+            labels = torch.tensor([lab for _, lab in items])
+        elif m.num_classes > 0:
+            labels = torch.arange(idx.start, idx.stop) % m.num_classes
+        else:
+            labels = torch.zeros(len(idx), dtype=torch.long)
+        y = labels.to(device) if m.num_classes > 0 else None
+        yield z, y, labels, context, real_full
+
+
 @torch.no_grad()
 def _fake_clips(
-    G: nn.Module, cfg: DVDGANConfig, dataset, n: int, batch: int, device: torch.device, seed: int
+    G: nn.Module, cfg: DVDGANConfig, dataset, n: int, indices: range, batch: int, device: torch.device, seed: int
 ) -> Iterator[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]:
-    """Generated clips: (uint8 [T, H, W, C], its label, and for FP the predicted part and the real clip)."""
-    m = cfg.model
-    gen = torch.Generator().manual_seed(seed)
-    real = _real_clips(dataset, n, seed + 1) if m.context_frames else None
-    done = 0
-    while done < n:
-        b = min(batch, n - done)
-        z = torch.randn(b, m.generator.z_dim, generator=gen).to(device)
-        context, labels, real_full = None, None, None
-        if real is not None:
-            items = [next(real) for _ in range(b)]
-            real_full = np.stack([c for c, _ in items])
-            context = uint8_to_video(torch.from_numpy(np.stack([c for c, _ in items])).to(device))
-            context = context[:, : m.context_frames]
-            labels = torch.tensor([lab for _, lab in items])
-        if m.num_classes > 0:
-            y = torch.arange(done, done + b) % m.num_classes
-            labels = y
-            y = y.to(device)
-        else:
-            y = None
-        if labels is None:
-            labels = torch.zeros(b, dtype=torch.long)
+    """Generated clips ``indices`` of ``0..n-1``: (uint8 [T, H, W, C], its label, for FP the predicted part and the
+    real clip)."""
+    for z, y, labels, context, real_full in _generator_inputs(cfg, dataset, n, indices, batch, device, seed):
         out = G(z, y, context=context) if context is not None else G(z, y)
         pred = video_to_uint8(out.float()).cpu().numpy()
-        full = np.concatenate([video_to_uint8(context).cpu().numpy(), pred], axis=1) if context is not None else pred
-        for i in range(b):
-            if context is None:
-                yield full[i], int(labels[i]), None, None
-            else:
-                yield full[i], int(labels[i]), pred[i], real_full[i]
-        done += b
+        if context is None:
+            yield from ((pred[i], int(labels[i]), None, None) for i in range(len(pred)))
+            continue
+        full = np.concatenate([video_to_uint8(context).cpu().numpy(), pred], axis=1)
+        yield from ((full[i], int(labels[i]), pred[i], real_full[i]) for i in range(len(pred)))
+
+
+STANDING_SEED = 7919  # another stream than the evaluated clips'
+
+
+@contextlib.contextmanager
+def standing_statistics(G: nn.Module, cfg: DVDGANConfig, dataset, device: torch.device, seed: int = 0):
+    """Within the block G's BN running statistics are its own, from ``cfg.eval.standing_stats`` generated clips
+    (BigGAN's standing statistics), not those the EMA copied from the live G; restored on exit. No-op at 0.
+
+    Every rank computes them from the same clips, so all ranks agree without communicating.
+    """
+    n = cfg.eval.standing_stats
+    if n <= 0:
+        yield
+        return
+    inputs = _generator_inputs(cfg, dataset, n, range(n), cfg.eval.batch_size, device, seed + STANDING_SEED)
+    with kept_bn_statistics(G):
+        recompute_standing_statistics(G, ((z, y, context) for z, y, _, context, _ in inputs))
+        yield
 
 
 def evaluate_generator(
@@ -80,28 +140,42 @@ def evaluate_generator(
     progress: bool = False,
     seed: int = 0,
 ) -> dict[str, float | int | str | list[float]]:
-    """Compute the requested metrics; returns a flat JSON-ready dict."""
+    """Compute the requested metrics; returns a flat JSON-ready dict.
+
+    Inside a ``torch.distributed`` process group every rank must call this: each generates and scores its share
+    of the clips, the shares are merged (``FeatureStats.all_reduce``, gathered samples), and every rank returns
+    the same result, equal to one process's up to float rounding.
+    """
     metrics = list(metrics or cfg.eval.metrics)
+    progress = progress and _rank_world()[0] == 0
     was_training = G.training
     G.eval()
     out: dict[str, float | int | str | list[float]] = {}
     try:
         check_metrics(cfg, dataset, metrics, protocol)  # before generating: a wrong request fails at once
-        sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour,
-                          "motion": _motion}
-        wanted = [m for m in sample_metrics if m in metrics]
-        if wanted:
-            # One set of generated clips serves every metric that judges them directly.
-            n = num_samples or cfg.eval.num_samples
-            samples = list(_fake_clips(G, cfg, dataset, n, cfg.eval.batch_size, device, seed))
-            for name in wanted:
-                out.update(sample_metrics[name](cfg, dataset, samples))
-        video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
-        if video_metrics:
-            out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
-                                      progress, seed))
+        with standing_statistics(G, cfg, dataset, device, seed):
+            out.update(_sample_metrics(G, cfg, dataset, metrics, num_samples or cfg.eval.num_samples, device, seed))
+            video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
+            if video_metrics:
+                out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
+                                          progress, seed))
     finally:
         G.train(was_training)
+    return out
+
+
+def _sample_metrics(G: nn.Module, cfg: DVDGANConfig, dataset, metrics: list[str], n: int, device: torch.device,
+                    seed: int) -> dict:
+    """The metrics that judge generated clips directly; one set of clips (gathered from every rank) serves all."""
+    sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour,
+                      "motion": _motion}
+    wanted = [m for m in sample_metrics if m in metrics]
+    if not wanted:
+        return {}
+    samples = _gather(list(_fake_clips(G, cfg, dataset, n, _shard(n), cfg.eval.batch_size, device, seed)))
+    out: dict = {}
+    for name in wanted:
+        out.update(sample_metrics[name](cfg, dataset, samples))
     return out
 
 
@@ -139,7 +213,7 @@ def _context_colour(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     """Motion energy per time step of the generated clips against as many real ones (``dvdgan.metrics.motion``)."""
     # A fixed draw of real clips: the real profile is then the same at every evaluation of a run.
-    real = (clip for clip, _ in _real_clips(dataset, len(samples), seed=3))
+    real = (clip for clip, _ in _real_clips(dataset, range(len(samples)), seed=3))
     result = compare_motion((full for full, _, _, _ in samples), real)
     return {**result.as_dict(), "motion_samples": len(samples)}
 
@@ -151,13 +225,37 @@ def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_n
     key = f"{cfg.data.source}|{cfg.data.split}|{cfg.data.frame_stride}|{cfg.model.num_frames}x{cfg.model.resolution}"
     bs = cfg.eval.batch_size
 
-    def real_stats():
-        clips = (c for c, _ in _real_clips(dataset, protocol.num_real, seed + 2))
-        return compute_statistics(clips, i3d, bs, resize=protocol.resize, max_clips=protocol.num_real,
-                                  device=device, num_frames=protocol.num_frames,
-                                  keep_features="kvd" in metrics, progress=progress, desc="I3D real")
+    def stats_of(clips, what: str, keep: bool) -> FeatureStats:
+        """I3D statistics of this rank's clips, summed over the ranks."""
+        stats = compute_statistics(clips, i3d, bs, resize=protocol.resize, device=device,
+                                   num_frames=protocol.num_frames, keep_features=keep, progress=progress,
+                                   desc=f"I3D {what}")
+        return stats.all_reduce(device)
 
-    real = real_stats() if "kvd" in metrics else cached_statistics(key, protocol, real_stats)
-    fake = (c for c, *_ in _fake_clips(G, cfg, dataset, protocol.num_fake, bs, device, seed))
+    def real_stats() -> FeatureStats:
+        clips = (c for c, _ in _real_clips(dataset, _shard(protocol.num_real), seed + 2))
+        return stats_of(clips, "real", "kvd" in metrics)
+
+    real = real_stats() if "kvd" in metrics else _cached_real_statistics(key, protocol, real_stats, i3d)
+    n = protocol.num_fake
+    fake = stats_of((c for c, *_ in _fake_clips(G, cfg, dataset, n, _shard(n), bs, device, seed)), "fake",
+                    bool({"is", "kvd"} & set(metrics)))
     return compute_video_metrics(real, fake, i3d, protocol, metrics=metrics, batch_size=bs, device=device,
                                  strict=False, progress=progress)
+
+
+def _cached_real_statistics(key: str, protocol, compute, i3d) -> FeatureStats:
+    """``cached_statistics``, where ranks must agree on whether the cache exists (computing is collective): rank 0
+    looks and tells the others, since another run may write the file between two ranks' looks."""
+    rank, world = _rank_world()
+    if world == 1:
+        return cached_statistics(key, protocol, compute, weights_sha256=i3d.weights_sha256)
+    path = statistics_cache_path(key, protocol, i3d.weights_sha256)
+    found = [path.is_file()]
+    dist.broadcast_object_list(found, src=0)
+    if found[0]:
+        return FeatureStats.load(path)
+    stats = compute()
+    if rank == 0:
+        stats.save(path)
+    return stats

@@ -140,9 +140,8 @@ class Trainer:
             )
         if t.eval_every:
             check_metrics(cfg, self.dataset)  # now, not at the first evaluation hours later
-        self.G = Generator(cfg.model).to(self.device)
-        self.D = DualDiscriminator(cfg.model).to(self.device)
-        self.G_ema = copy.deepcopy(self.G).eval()
+        found = self._find_checkpoint() if resume else None
+        self._build_networks(found)
         self.ema = EMA(self.G, self.G_ema, t.ema_decay, t.ema_start)
         betas = tuple(t.betas)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas, eps=t.adam_eps)
@@ -152,8 +151,8 @@ class Trainer:
             t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
         )
         self.step, self.saved_step, self.resumed_from = 0, -1, None
-        if resume:
-            self._resume()
+        if found is not None:
+            self._resume(*found)
         self.G_train: nn.Module = self.G
         self.D_train: nn.Module = self.D
         if self.dist.enabled:
@@ -184,7 +183,8 @@ class Trainer:
         self.snapshots = Snapshotter(cfg, self.run_dir, self.dataset, self.device, enabled=main)
 
     # ----------------------------------------------------------------------------------------------------------
-    def _resume(self) -> None:
+    def _find_checkpoint(self) -> tuple[Path, dict] | None:
+        """The checkpoint a resumed run continues from (None: none yet, start at step 0), its model checked."""
         found = ckpt.latest_valid_checkpoint(self.run_dir, map_location="cpu")
         if found is None:
             files = ckpt.list_checkpoints(self.run_dir)
@@ -194,14 +194,28 @@ class Trainer:
                     "move them away to start again from step 0"
                 )
             print(f"warning: {self.run_dir} holds no checkpoint yet: starting again from step 0", file=sys.stderr)
-            return
+            return None
         path, data = found
         stored = ckpt.config_from_checkpoint(data, path)
         if stored.model != self.cfg.model:
             raise ckpt.CheckpointError(f"{path} was trained with a different model config; cannot resume")
-        ckpt.load_state_checked(self.G, data["G"], "G", path)
-        ckpt.load_state_checked(self.D, data["D"], "D", path)
-        ckpt.load_state_checked(self.G_ema, data["G_ema"], "G_ema", path)
+        return found
+
+    def _build_networks(self, found: tuple[Path, dict] | None) -> None:
+        m = self.cfg.model
+        if found is None:
+            self.G = Generator(m).to(self.device)
+            self.D = DualDiscriminator(m).to(self.device)
+            self.G_ema = copy.deepcopy(self.G).eval()
+            return
+        # Built on the meta device and given the stored tensors: the checkpoint replaces every weight, so the
+        # orthogonal initialisation (about 2 minutes for a paper-size G on a CPU) would be wasted.
+        path, data = found
+        self.G = ckpt.build_checked(lambda: Generator(m), data["G"], "G", path, self.device)
+        self.D = ckpt.build_checked(lambda: DualDiscriminator(m), data["D"], "D", path, self.device)
+        self.G_ema = ckpt.build_checked(lambda: Generator(m), data["G_ema"], "G_ema", path, self.device).eval()
+
+    def _resume(self, path: Path, data: dict) -> None:
         self.opt_G.load_state_dict(data["opt_G"])
         self.opt_D.load_state_dict(data["opt_D"])
         t = self.cfg.train  # the config wins over the saved hyper-parameters: `--resume --set train.lr_d=` works
@@ -469,8 +483,7 @@ class Trainer:
     def _evaluate(self) -> None:
         from dvdgan.training.evaluate import evaluate_generator
 
-        if not self.dist.is_main:
-            return
+        # Every rank evaluates its share of the clips (evaluate_generator merges them); rank 0 alone logs.
         if self._eval_dataset is None:
             # Another seed: procedural sets then give clips (and DVD-GAN-FP contexts) that training never saw.
             c = self.cfg

@@ -10,6 +10,7 @@ from torch import nn
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.sampling import class_grid_inputs, generate, make_grid, write_video
+from dvdgan.training.evaluate import standing_statistics
 from dvdgan.training.logger import RunLogger
 from dvdgan.video import uint8_to_video, video_to_uint8
 
@@ -23,6 +24,7 @@ class Snapshotter:
 
     def __init__(self, cfg: DVDGANConfig, run_dir: Path, dataset, device: torch.device, enabled: bool = True):
         self.enabled, self.out = enabled, Path(run_dir) / "samples"
+        self.cfg, self.dataset, self.device = cfg, dataset, device
         m = cfg.model
         # Unconditional models (and DVD-GAN-FP, one context per sample) get UNCOND_ROWS rows.
         per_class = PER_ROW if m.num_classes else PER_ROW * UNCOND_ROWS
@@ -44,7 +46,8 @@ class Snapshotter:
             return None
         was_training = G.training
         G.eval()
-        videos = generate(G, self.z, self.y, batch_size=16, context=self.context).numpy()
+        with standing_statistics(G, self.cfg, self.dataset, self.device):
+            videos = generate(G, self.z, self.y, batch_size=16, context=self.context).numpy()
         G.train(was_training)
         if self.context is not None:
             ctx = video_to_uint8(self.context).numpy()
