@@ -29,5 +29,9 @@ def tiny_cfg() -> DVDGANConfig:
             "model.generator.ch=2",
             "model.discriminator.ch=4",
             "model.discriminator.k_frames=2",
+            # the paper's D_T (the tiny preset's own D_T options are tested where they are named)
+            "model.discriminator.temporal_ch=0",
+            "model.discriminator.temporal_pool=2",
+            "model.discriminator.temporal_input=frames",
         ]
     )

@@ -142,6 +142,24 @@ def test_temporal_d_sees_all_frames_at_half_resolution(tiny_cfg) -> None:
     assert not torch.allclose(s0, d.temporal(video2, torch.tensor([0, 1])))
 
 
+def test_temporal_d_on_differences_sees_only_change(tiny_cfg) -> None:
+    """temporal_input=differences: D_T scores x[t+1] - x[t], so a picture shared by all frames cannot matter."""
+    torch.manual_seed(0)
+    y = torch.tensor([0, 1])
+    video = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    backdrop = torch.rand(2, 1, 3, 16, 16)  # added to every frame of a clip
+    d = DualDiscriminator(tiny_cfg.override(["model.discriminator.temporal_input=differences"]).model).temporal
+    seen = []
+    d.blocks3d[0].register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape))
+    assert torch.allclose(d(video, y), d(video + backdrop, y), atol=1e-5)
+    still = video[:, :1].expand_as(video)
+    assert torch.allclose(d(still, y), d(backdrop.expand_as(video), y), atol=1e-5)  # every still clip alike
+    assert not torch.allclose(d(video, y), d(still, y), atol=1e-3)
+    assert seen[0] == (2, 3, 3, 8, 8)  # T - 1 differences of the 2x2-pooled frames
+    paper = DualDiscriminator(tiny_cfg.model).temporal  # frames: the backdrop changes the score
+    assert not torch.allclose(paper(video, y), paper(video + backdrop, y), atol=1e-3)
+
+
 def test_projection_conditioning(tiny_cfg) -> None:
     d = DualDiscriminator(tiny_cfg.model)
     video = torch.rand(2, tiny_cfg.model.num_frames, 3, 16, 16)
