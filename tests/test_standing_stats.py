@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 
+from _train_helpers import load_payload, micro_cfg
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
 from dvdgan.models import Generator
 from dvdgan.models.layers import batch_statistics, conditional_bns
 from dvdgan.sampling import recompute_standing_statistics, standing_inputs
+from dvdgan.training.checkpoint import load_checkpoint
 from dvdgan.training.evaluate import evaluate_generator, standing_statistics
+from dvdgan.training.loop import train
 
 
 def _classes(cfg: DVDGANConfig) -> torch.Tensor:
@@ -83,3 +87,18 @@ def test_evaluation_option_uses_and_then_restores_standing_statistics(tiny_cfg: 
     assert seen and all(torch.equal(s, expected) for s in seen)
     assert not torch.allclose(expected, stored)
     assert torch.equal(G.head_bn.running_mean, stored)  # G_ema itself is left as it was
+
+
+def test_checkpoints_hold_g_emas_own_statistics(tmp_path: Path) -> None:
+    cfg = micro_cfg("train.steps=2", "eval.standing_stats=16")
+    payload = load_payload(train(cfg, tmp_path / "run", quiet=True).last_checkpoint)
+    stored = {k: v for k, v in payload["G_ema"].items() if "running_" in k}
+    assert any(not torch.equal(v, payload["G"][k]) for k, v in stored.items())  # not those the EMA copies from G
+    loaded = load_checkpoint(tmp_path / "run")
+    assert loaded.standing_stats == 16  # the checkpoint says whose statistics G_ema holds
+    G_ema = loaded.G_ema
+    dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed)
+    with standing_statistics(G_ema, cfg, dataset, torch.device("cpu")):  # G_ema's own, recomputed: the same
+        for name, value in G_ema.state_dict().items():
+            if "running_" in name:
+                torch.testing.assert_close(value, stored[name])

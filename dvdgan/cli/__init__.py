@@ -83,7 +83,9 @@ def load_generator(checkpoint: str, device_name: str):
     except (CheckpointError, ValueError) as exc:
         raise UserError(str(exc)) from None
     params = sum(p.numel() for p in ckpt.G_ema.parameters())
-    print(f"G_ema of {ckpt.path} (step {ckpt.step}): {params / 1e6:.2f} M parameters on {device}, loaded in "
+    standing = ckpt.standing_stats
+    bn = f"its own BN statistics ({standing} clips)" if standing else "BN statistics copied from G"
+    print(f"G_ema of {ckpt.path} (step {ckpt.step}): {params / 1e6:.2f} M parameters, {bn}, on {device}; loaded in "
           f"{time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     return ckpt
 

@@ -20,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--standing-stats", type=int, default=None, metavar="N",
-                   help="recompute G_ema's BN statistics from N of its own clips first (default: the run's "
-                        "eval.standing_stats; 0 = the statistics stored in the checkpoint)")
+    p.add_argument("--standing-stats", type=int, default=0, metavar="N",
+                   help="recompute G_ema's BN statistics from N of its own clips first (default 0: those in the "
+                        "checkpoint, G_ema's own when the run set eval.standing_stats)")
     p.add_argument("--json-out", default=None, help="write the results here (default: <run>/eval-<step>.json)")
     p.set_defaults(run=run)
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         ckpt = load_generator(args.checkpoint, args.device)
         out = check_writable(_json_path(args, ckpt))  # before the evaluation, which may take hours
         values = {"data.source": args.data, "eval.batch_size": args.batch_size,
-                  "eval.standing_stats": args.standing_stats,
+                  "eval.standing_stats": args.standing_stats,  # 0: the checkpoint's statistics
                   "eval.metrics": [m.strip() for m in args.metrics.split(",")] if args.metrics else None}
         cfg = ckpt.config.with_values({k: v for k, v in values.items() if v is not None})
         # seed + 1, as the in-loop evaluation: procedural clips training never saw

@@ -26,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
     p.add_argument("--context", default=None,
                    help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context)")
-    p.add_argument("--standing-stats", type=int, default=None, metavar="N",
-                   help="recompute G_ema's BN statistics from N of its own clips first (default: the run's "
-                        "eval.standing_stats; 0 = the statistics stored in the checkpoint)")
+    p.add_argument("--standing-stats", type=int, default=0, metavar="N",
+                   help="recompute G_ema's BN statistics from N of its own clips first (default 0: those in the "
+                        "checkpoint, G_ema's own when the run set eval.standing_stats)")
     p.add_argument("--fps", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=16)
@@ -116,9 +116,10 @@ def _context_classes(text: str | None, file_labels: np.ndarray | None, rows: int
     return torch.from_numpy(file_labels.astype(np.int64))
 
 
-def _standing_stats(G, n: int, args: argparse.Namespace, classes: torch.Tensor | None,
+def _standing_stats(G, args: argparse.Namespace, classes: torch.Tensor | None,
                     contexts: torch.Tensor | None) -> None:
-    """G_ema's BN statistics from ``n`` of its own clips (classes, and FP contexts, taken in turn)."""
+    """``--standing-stats N``: G_ema's BN statistics from N of its own clips (classes, FP contexts, in turn)."""
+    n = args.standing_stats
     if n <= 0:
         return
     from dvdgan.sampling import recompute_standing_statistics, standing_inputs
@@ -135,12 +136,11 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".mp4", ".gif", ".npz", ".png"):
         raise UserError(f"--out {out}: use a .mp4, .gif, .png or .npz file name")
     require_positive(n=args.n, fps=args.fps, batch_size=args.batch_size)
-    if args.standing_stats is not None and args.standing_stats < 0:
+    if args.standing_stats < 0:
         raise UserError(f"--standing-stats must be >= 0, got {args.standing_stats}")
     check_writable(out)
     ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
-    standing = ckpt.config.eval.standing_stats if args.standing_stats is None else args.standing_stats
     if m.context_frames:
         if args.context is None:
             raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         if m.num_classes:
             row_y = _context_classes(args.classes, file_labels[:10] if file_labels is not None else None, rows,
                                      m.num_classes)
-        _standing_stats(G, standing, args, row_y, contexts)
+        _standing_stats(G, args, row_y, contexts)
         context = contexts.repeat_interleave(args.n, 0)
         z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
         y = row_y.repeat_interleave(args.n) if row_y is not None else None
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         rows = len(classes)
         z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
         y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
-        _standing_stats(G, standing, args, torch.arange(m.num_classes) if m.num_classes else None, None)
+        _standing_stats(G, args, torch.arange(m.num_classes) if m.num_classes else None, None)
         videos = generate(G, z, y, args.batch_size, progress=True).numpy()
         labels = y.numpy() if y is not None else None
         ncols = args.n

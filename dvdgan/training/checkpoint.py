@@ -248,6 +248,8 @@ class LoadedCheckpoint:
 
         self.path, self.step = Path(path), int(data.get("step", 0))
         self.config = config_from_checkpoint(data, path)
+        # > 0: G_ema's BN statistics are its own, from that many of its clips (eval.standing_stats); 0: copied from G
+        self.standing_stats = int(data.get("g_ema_standing_stats", 0))
         m = self.config.model
         if "G_ema" in networks and "G_ema" not in data:
             raise CheckpointError(f"{path} holds no G_ema weights (keys: {', '.join(sorted(data))})")
@@ -285,6 +287,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
 def export_generator(src: str | Path, dst: str | Path) -> Path:
     """Write a small file holding only G_ema and the config (for sharing and sampling)."""
     data = read_checkpoint(Path(src))
-    keep = {k: data[k] for k in ("format_version", "dvdgan_version", "config", "step", "G_ema")}
+    keys = ("format_version", "dvdgan_version", "config", "step", "G_ema", "g_ema_standing_stats")
+    keep = {k: data[k] for k in keys if k in data}
     atomic_torch_save(keep, Path(dst))
     return Path(dst)

@@ -33,6 +33,7 @@ from dvdgan.training import checkpoint as ckpt
 from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler, micro_seed
 from dvdgan.training.distributed import all_gather_objects, init_distributed
 from dvdgan.training.ema import EMA
+from dvdgan.training.evaluate import standing_statistics
 from dvdgan.training.logger import RunLogger
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.training.rundir import ConsoleLog, RunLock, check_new_run_dir, truncate_step_logs
@@ -236,14 +237,23 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = ckpt.checkpoint_path(self.run_dir, self.step)
+        standing = self.cfg.eval.standing_stats if collective else 0  # after a crash: save, compute nothing
         ckpt.save_checkpoint(
-            path, self.cfg, self.step,
-            G=self.G.state_dict(), D=self.D.state_dict(), G_ema=self.G_ema.state_dict(),
+            path, self.cfg, self.step, g_ema_standing_stats=standing,
+            G=self.G.state_dict(), D=self.D.state_dict(), G_ema=self._g_ema_state(standing),
             opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(), rng=rng,
             world_size=self.dist.world_size,
         )
         ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, newest=path)
         return path
+
+    def _g_ema_state(self, standing: int) -> dict[str, torch.Tensor]:
+        """G_ema's state; with ``standing`` > 0 its BN statistics are its own (docs/design.md section 4), so that
+        sampling from the checkpoint recomputes nothing. G_ema keeps the statistics the EMA copies from G."""
+        if not standing:
+            return self.G_ema.state_dict()
+        with standing_statistics(self.G_ema, self.cfg, self.dataset, self.device):
+            return {k: v.clone() if "running_" in k else v for k, v in self.G_ema.state_dict().items()}
 
     # ----------------------------------------------------------------------------------------------------------
     def _next_real(self) -> tuple[torch.Tensor, torch.Tensor | None]:
