@@ -97,3 +97,19 @@ def test_one_process_is_plain_batch_norm_bit_for_bit() -> None:
     a, b = _step(_fresh_generator(True), z, y, w), _step(_fresh_generator(False), z, y, w)
     for name in a:
         assert torch.equal(a[name], b[name]), name
+
+
+def test_start_up_line_names_the_bn_batch() -> None:
+    from dvdgan.training.batches import BatchLayout
+    from dvdgan.training.loop import Trainer
+
+    trainer = Trainer.__new__(Trainer)  # just what the note reads
+    trainer.cfg = _cfg(cross_replica=True)
+    trainer.layout = BatchLayout.create(512, 4, 8, 2)
+    note = trainer._bn_note()
+    assert "statistics over 32 of the batch's 512 clips (micro-batches of 4 x 8 ranks)" in note
+    assert "below 64" in note
+    trainer.layout = BatchLayout.create(512, 64, 8, 2)
+    assert trainer._bn_note() == ""  # the whole batch, as the paper
+    trainer.cfg = _cfg(cross_replica=False)
+    assert "statistics over 64 of the batch's 512 clips" in trainer._bn_note()  # per rank

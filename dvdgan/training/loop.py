@@ -97,6 +97,10 @@ def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
     return real[rows, frames].contiguous()
 
 
+# Below this many clips per BN batch G's output moves by more than ~6% of its std with the draw of the batch
+# (benchmarks/bn_batch.py, docs/design.md section 4).
+MIN_BN_BATCH = 64
+
 # A few layers whose raw weights' spectral norms are logged (BigGAN's health signal: G's growing before collapse).
 SIGMA_LAYERS = {
     "G": ("linear", "levels.0.gru.gates", "head_conv"),
@@ -459,7 +463,22 @@ class Trainer:
         print(f"run {self.run_dir}: {start}, training to step {end}\n"
               f"device {self.device}{ranks}, {torch.get_num_threads()} CPU threads; "
               f"G {params[0]:,} parameters, D {params[1]:,}\n"
-              f"data {self.cfg.data.source}: {_describe_data(self.dataset)}; {metrics}", file=sys.stderr)
+              f"data {self.cfg.data.source}: {_describe_data(self.dataset)}; {metrics}{self._bn_note()}",
+              file=sys.stderr)
+
+    def _bn_note(self) -> str:
+        """A start-up line when G's batch norm sees less than the whole batch, as the paper's does."""
+        lay, cross = self.layout, self.cfg.model.generator.cross_replica_bn
+        clips = lay.micro * (lay.world_size if cross else 1)
+        if clips >= lay.batch_size:
+            return ""
+        how = f"micro-batches of {lay.micro}"
+        if lay.world_size > 1:
+            how += f" x {lay.world_size} ranks" if cross else " per rank (model.generator.cross_replica_bn=false)"
+        note = f"\nG's batch norm: statistics over {clips} of the batch's {lay.batch_size} clips ({how})"
+        if clips < MIN_BN_BATCH:
+            note += f"; below {MIN_BN_BATCH} the draw of the batch moves G's output (docs/design.md section 4)"
+        return note
 
     def _report(self, result: TrainResult) -> None:
         if not self.dist.is_main:
