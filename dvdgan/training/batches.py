@@ -2,8 +2,10 @@
 
 Everything random in a training step is a pure function of ``(seed, step, phase, micro-batch index)``: the real
 clips (positions in one seeded global index stream) and the torch RNG seed used for z, fake labels and D_S's
-frame choice. So a run gives the same result (to float reduction order) whatever its world size or gradient
-accumulation, and a resumed run continues exactly where the killed one stopped.
+frame choice. So a resumed run continues exactly where the killed one stopped, and at a fixed micro-batch a run
+gives the same result (to float reduction order) whatever its world size or gradient accumulation as long as G's
+BN is per rank: with cross-replica BN its statistics cover micro-batch x world size clips (docs/design.md
+section 4).
 
 Global micro-batch ``g = accum_index * world_size + rank`` of a phase covers stream positions
 ``[g * micro, (g + 1) * micro)`` of that phase's global batch: ranks read disjoint shards of every batch.

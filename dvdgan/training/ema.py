@@ -9,6 +9,9 @@ from torch import nn
 class EMA:
     """Keeps ``shadow`` = EMA of ``model``'s parameters; buffers (BN running stats, SN vectors) are copied.
 
+    The copied BN statistics are the live G's; ``eval.standing_stats`` recomputes the shadow's own for evaluation,
+    samples and checkpoints (``dvdgan.sampling.recompute_standing_statistics``).
+
     Before ``start`` the shadow simply tracks the weights (BigGAN's ``ema_start``), so sampling early in a run
     shows the current generator rather than its initialisation.
     """

@@ -2,7 +2,8 @@
 
 Per generator step: ``d_steps`` discriminator steps, each on a fresh real batch and fresh z/y, then one generator
 step; hinge losses summed over D_S and D_T; Adam; EMA of G. Gradient accumulation reaches a preset's batch on
-small hardware and DDP spreads it over ranks; see ``batches.py`` for why results do not depend on either.
+small hardware and DDP spreads it over ranks; ``batches.py`` makes every random draw independent of both, while G's
+cross-replica BN sees micro-batch x world size clips (docs/design.md section 4).
 """
 
 from __future__ import annotations
