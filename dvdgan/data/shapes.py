@@ -35,7 +35,7 @@ def shape_sdf(shape: int, cy: np.ndarray, cx: np.ndarray, radius: np.ndarray, he
 class BouncingShapes(ProceduralVideos):
     """Bouncing shapes: ``class = 3 * shape + colour`` with shapes (square, circle, triangle) and colours (r, g, b).
 
-    Radius 10-15% of the frame, speed 4-8% of the frame per step, elastic wall bounces; the colour's channel is
+    Radius 16-22% of the frame, speed 4-8% of the frame per step, elastic wall bounces; the colour's channel is
     180-255 and the other two 0-60.
     """
 
@@ -45,7 +45,7 @@ class BouncingShapes(ProceduralVideos):
         shape, colour = divmod(label, len(COLOURS))
         h, w, t = self.height, self.width, self.num_frames
         size = min(h, w)
-        radius = max(rng.uniform(0.10, 0.15) * size, 2.5)
+        radius = max(rng.uniform(0.16, 0.22) * size, 2.5)
         extent = radius * {"square": _SQUARE_HALF, "circle": 1.0, "triangle": _TRIANGLE_R}[SHAPES[shape]]
         low = np.array([extent, extent], np.float32)
         high = np.array([h - 1 - extent, w - 1 - extent], np.float32)
