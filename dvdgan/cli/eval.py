@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from dvdgan.cli import UserError, check_writable, load_generator, require_positive
+from dvdgan.cli import MODEL_HELP, UserError, check_writable, load_generator, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint", description=__doc__)
-    p.add_argument("checkpoint", help="checkpoint file, or a run directory (its newest checkpoint)")
+    p.add_argument("checkpoint", help=MODEL_HELP)
     p.add_argument("--data", default=None, help="real data spec (default: the run's data.source)")
     p.add_argument("--metrics", default=None,
                    help="comma-separated: fvd,is,kvd,class_acc,motion,psnr_ssim,context_colour (default: eval.metrics)")
@@ -28,10 +28,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _json_path(args: argparse.Namespace, ckpt) -> Path:
-    """--json-out, else ``eval-<step>.json`` in the run directory of a run's checkpoint, else beside the file."""
+    """--json-out, else ``eval-<step>.json`` in the run directory of a run's checkpoint, beside a loose file, or in
+    the current directory for an export (a shipped model's folder is part of the installed package)."""
     if args.json_out:
         return Path(args.json_out)
     name = f"eval-{ckpt.step:08d}.json"
+    if ckpt.path.is_dir():
+        return Path(f"{ckpt.path.name}-{name}")
     if ckpt.path.parent.name == "checkpoints" and (ckpt.path.parent.parent / "config.yaml").is_file():
         return ckpt.path.parent.parent / name
     return ckpt.path.with_name(f"{ckpt.path.stem}-{name}")

@@ -1,0 +1,115 @@
+"""The model card (``README.md`` of an export): how the model was made and what it measured."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dvdgan.config import DVDGANConfig
+
+# (metrics.jsonl key, what the card calls it); the motion profiles are lists, shown per frame step
+METRIC_ROWS = (
+    ("class_acc", "class accuracy (frozen classifier on generated clips)"),
+    ("class_acc_worst", "worst class's accuracy"),
+    ("motion_ratio_min", "motion ratio, smallest over frame steps (generated / real)"),
+    ("motion_ratio_max", "motion ratio, largest over frame steps"),
+    ("motion_fake", "motion profile, generated (mean absolute frame difference per step)"),
+    ("motion_real", "motion profile, real"),
+    ("context_colour", "context colour agreement (DVD-GAN-FP)"),
+    ("psnr_mean", "PSNR of predicted frames, mean (DVD-GAN-FP)"),
+    ("ssim_mean", "SSIM of predicted frames, mean (DVD-GAN-FP)"),
+    ("fvd", "FVD"),
+    ("is", "Inception Score"),
+    ("kvd", "KVD"),
+)
+
+# YAML front matter: how the Hugging Face Hub files the model
+HUB_METADATA = ("---", "library_name: dvdgan", "tags:", "- video-generation", "- gan", "- dvd-gan", "---")
+
+
+@dataclass
+class CardFacts:
+    """What a card says about one model."""
+
+    name: str
+    cfg: DVDGANConfig
+    step: int
+    standing_stats: int
+    parameters: int
+    command: str  # how the run was trained
+    source: str  # the run or checkpoint it was exported from
+    metrics: dict[str, Any] | None = None  # one record of the run's metrics.jsonl
+    gif: str = ""  # a sample GIF, relative to the card
+
+
+def metrics_at(run_dir: Path, step: int) -> dict[str, Any] | None:
+    """The run's ``metrics.jsonl`` record at ``step`` (else the latest before it); None without one."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    best = None
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a torn last line of a killed run
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step and (
+                best is None or record["step"] >= best["step"]):
+            best = record
+    return best
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v)
+    return "undefined" if v is None else str(v)
+
+
+def _metrics_section(metrics: dict[str, Any] | None) -> list[str]:
+    if not metrics:
+        return ["No metrics were recorded for this model (the run had no `metrics.jsonl`)."]
+    rows = [f"| {label} | {_value(metrics[key])} |" for key, label in METRIC_ROWS if key in metrics]
+    if not rows:
+        return ["The run recorded no metric this card knows."]
+    return [f"Measured during training at step {metrics['step']} (the run's `metrics.jsonl`):", "",
+            "| metric | value |", "|---|---|", *rows]
+
+
+def _usage(name: str, cfg: DVDGANConfig) -> list[str]:
+    m = cfg.model
+    context = " --context clips.npz" if m.context_frames else ""
+    return ["```bash", f"dvdgan sample pretrained:{name} --out samples.gif{context}", "```", "", "```python",
+            "import dvdgan", "", f'G = dvdgan.from_pretrained("{name}")  # G_ema, in eval mode',
+            "z = G.sample_z(4)", "video = G(z, y)  # y: int64 class ids [4]; frames in [-1, 1], [B, T, 3, H, W]"
+            if m.num_classes else "video = G(z)  # frames in [-1, 1], [B, T, 3, H, W]", "```"]
+
+
+def model_card(f: CardFacts) -> str:
+    """The card as Markdown: what the model makes, how to use it, how it was made, what it measured."""
+    m, d = f.cfg.model, f.cfg.data
+    kind = (f"DVD-GAN-FP: {m.generated_frames} frames after {m.context_frames} context frames" if m.context_frames
+            else f"DVD-GAN: {m.num_frames} frames")
+    classes = f"{m.num_classes} classes" if m.num_classes else "unconditional"
+    stats = (f"its own, from {f.standing_stats} of its clips" if f.standing_stats else "copied from the live G")
+    lines = [
+        *HUB_METADATA, "",
+        f"# {f.name}", "",
+        f"{kind} at {m.resolution}x{m.resolution}, {classes}; G_ema with {f.parameters / 1e6:.2f} M parameters, "
+        f"exported by dvdgan (format: `model.safetensors` + `config.json`, no pickle).", "",
+    ]
+    if f.gif:
+        lines += [f"![samples, one row per class]({f.gif})", ""]
+    lines += ["## Use", "", *_usage(f.name, f.cfg), "",
+              "## How it was made", "",
+              f"- command: `{f.command}`",
+              f"- steps: {f.step}",
+              f"- seed: {f.cfg.train.seed}",
+              f"- data: `{d.source}` (split {d.split}, frame stride {d.frame_stride})",
+              f"- G_ema's batch-norm statistics: {stats}",
+              f"- exported from: `{f.source}`", "",
+              "## Metrics", "", *_metrics_section(f.metrics), ""]
+    return "\n".join(lines)
