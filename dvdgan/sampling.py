@@ -92,8 +92,9 @@ def kept_bn_statistics(G: nn.Module) -> Iterator[None]:
             m.running_var.copy_(var)
 
 
-def make_grid(videos: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
-    """Tile ``[N, T, H, W, C]`` videos into one ``[T, rows*(H+pad)+pad, cols*(W+pad)+pad, C]`` video, row-major."""
+def make_grid(videos: np.ndarray, rows: int, pad: int = 2, row_labels: list[str] | None = None) -> np.ndarray:
+    """Tile ``[N, T, H, W, C]`` videos into one ``[T, rows*(H+pad)+pad, cols*(W+pad)+pad, C]`` video, row-major;
+    ``row_labels`` (one per row, e.g. the class) are written in a column on the left."""
     n, t, h, w, c = videos.shape
     cols = -(-n // rows)
     grid = np.zeros((t, rows * (h + pad) + pad, cols * (w + pad) + pad, c), dtype=np.uint8)
@@ -101,7 +102,7 @@ def make_grid(videos: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
         r, q = divmod(i, cols)
         y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
         grid[:, y0 : y0 + h, x0 : x0 + w] = videos[i]
-    return grid
+    return _with_labels(grid, row_labels, h, pad)
 
 
 def make_filmstrip(videos: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarray:
@@ -116,6 +117,32 @@ def make_filmstrip(videos: np.ndarray, pad: int = 2, scale: int = 1) -> np.ndarr
             y0, x0 = pad + i * (h + pad), pad + f * (w + pad)
             strip[y0 : y0 + h, x0 : x0 + w] = videos[i, f]
     return strip
+
+
+def _with_labels(frames: np.ndarray, labels: list[str] | None, row_height: int, pad: int) -> np.ndarray:
+    """``frames [T, H, W, C]`` with a label column on the left (the same in every frame); as is without labels."""
+    if not labels:
+        return frames
+    column = label_column(labels, row_height, pad)
+    if column.shape[0] != frames.shape[1]:
+        raise ValueError(f"{len(labels)} row labels for an image of {frames.shape[1]} pixel rows")
+    return np.concatenate([np.broadcast_to(column, (frames.shape[0], *column.shape)), frames], axis=2)
+
+
+def label_column(labels: list[str], row_height: int, pad: int = 2) -> np.ndarray:
+    """uint8 ``[rows*(row_height+pad)+pad, width, 3]``: each label in white, centred on its row."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    boxes = [measure.textbbox((0, 0), text, font=font) for text in labels]
+    width = max(b[2] for b in boxes) + 2 * pad
+    image = Image.new("RGB", (width, len(labels) * (row_height + pad) + pad))
+    draw = ImageDraw.Draw(image)
+    for r, (text, box) in enumerate(zip(labels, boxes, strict=True)):
+        y = pad + r * (row_height + pad) + (row_height - (box[3] - box[1])) // 2 - box[1]
+        draw.text((pad, y), text, fill=(255, 255, 255), font=font)
+    return np.asarray(image)
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8) -> Path:

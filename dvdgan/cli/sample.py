@@ -1,26 +1,31 @@
-"""``dvdgan sample``: write a grid of generated videos (MP4, GIF), a filmstrip (PNG) or the raw clips (NPZ)."""
+"""``dvdgan sample``: write a grid of generated videos (MP4, GIF; a class label per row), a filmstrip (PNG), the raw
+clips (NPZ), or one MP4 per clip (``--outdir``)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dvdgan.cli import UserError, check_writable, load_generator, require_positive
+from dvdgan.cli import MODEL_HELP, UserError, check_writable, load_generator, require_positive
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="generate videos from a checkpoint", description=__doc__)
-    p.add_argument("checkpoint", help="checkpoint file, or a run directory (its newest checkpoint)")
-    p.add_argument("--out", required=True,
-                   help="output .mp4 or .gif (a grid video), .png (every frame, one clip per row) or .npz (clips)")
+    p.add_argument("checkpoint", help=MODEL_HELP)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="output .mp4 or .gif (a grid video), .png (every frame, one clip per row) or "
+                                     ".npz (clips)")
+    where.add_argument("--outdir", help="write one MP4 per generated clip into this folder, the class in the file "
+                                        "name (00003-class5.mp4)")
     p.add_argument("--classes", default=None,
                    help="comma-separated class ids, one grid row each (default: all, <=10); DVD-GAN-FP: the class "
                         "of the context clips, one for all or one per clip (default: the .npz file's labels)")
-    p.add_argument("--n", type=int, default=4, help="samples per row (default 4)")
+    p.add_argument("--n", type=int, default=4, help="samples per row, i.e. per class or context (default 4)")
     p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
@@ -128,65 +133,116 @@ def _standing_stats(G, args: argparse.Namespace, classes: torch.Tensor | None,
     print(f"G_ema's BN statistics recomputed from {n} of its clips", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    from dvdgan.sampling import generate, make_filmstrip, make_grid, write_video
-    from dvdgan.video import uint8_to_video
-
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before loading and generating when the output cannot be written."""
+    if args.outdir is not None:
+        folder = Path(args.outdir)
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--outdir {folder} is a file, not a folder")
+        taken = sorted(p.name for p in folder.iterdir() if CLIP_NAME.match(p.name)) if folder.is_dir() else []
+        if taken:  # never overwrite: an earlier call's clips, or someone's files
+            raise UserError(f"--outdir {folder} already holds clips ({taken[0]}, {len(taken)} in all); pick a new "
+                            "or empty folder")
+        check_writable(folder / "00000.mp4")
+        return
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif", ".npz", ".png"):
         raise UserError(f"--out {out}: use a .mp4, .gif, .png or .npz file name")
+    check_writable(out)
+
+
+def _generate_fp(args: argparse.Namespace, G, m) -> tuple[np.ndarray, list[str] | None, np.ndarray,
+                                                          np.ndarray | None]:
+    """DVD-GAN-FP: a row per context clip (the real clip, then ``--n`` futures); also the generated clips alone."""
+    from dvdgan.sampling import generate
+    from dvdgan.video import uint8_to_video
+
+    if args.context is None:
+        raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
+    clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
+    clips = np.array(clips[:10])  # writable (an .npz array may not be), for torch.from_numpy
+    rows = len(clips)
+    contexts = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames]))
+    row_y = None
+    if m.num_classes:
+        row_y = _context_classes(args.classes, file_labels[:10] if file_labels is not None else None, rows,
+                                 m.num_classes)
+    _standing_stats(G, args, row_y, contexts)
+    context = contexts.repeat_interleave(args.n, 0)
+    z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
+    y = row_y.repeat_interleave(args.n) if row_y is not None else None
+    pred = generate(G, z, y, args.batch_size, context=context, progress=True).numpy()
+    fake = np.concatenate([np.repeat(clips[:, : m.context_frames], args.n, 0), pred], axis=1)
+    # Each row: the real clip (context + real future when the file has it), then the sampled futures.
+    real = clips[:, : m.num_frames]
+    if real.shape[1] < m.num_frames:
+        pad = np.zeros((rows, m.num_frames - real.shape[1], *real.shape[2:]), dtype=np.uint8)
+        real = np.concatenate([real, pad], axis=1)
+    grid = np.concatenate([real[:, None], fake.reshape(rows, args.n, *fake.shape[1:])], axis=1)
+    row_labels = [str(int(c)) for c in row_y] if row_y is not None else None
+    return grid.reshape(-1, *real.shape[1:]), row_labels, fake, (y.numpy() if y is not None else None)
+
+
+def _generate_synthesis(args: argparse.Namespace, G, m) -> tuple[np.ndarray, list[str] | None, np.ndarray,
+                                                                 np.ndarray | None]:
+    """A row of ``--n`` clips per class; the grid's clips are the generated clips."""
+    from dvdgan.sampling import generate
+
+    classes = _parse_classes(args.classes, m.num_classes)
+    z = _latents(G, len(classes), args.n, args.seed, args.truncation, args.interpolate)
+    y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
+    _standing_stats(G, args, torch.arange(m.num_classes) if m.num_classes else None, None)
+    videos = generate(G, z, y, args.batch_size, progress=True).numpy()
+    row_labels = [str(c) for c in classes] if m.num_classes else None
+    return videos, row_labels, videos, (y.numpy() if y is not None else None)
+
+
+CLIP_NAME = re.compile(r"^\d{5}(-class\d+)?\.mp4$")
+
+
+def clip_names(labels: np.ndarray | None, n: int) -> list[str]:
+    """File names of ``--outdir`` clips: their index and, for class-conditional models, their class."""
+    if labels is None:
+        return [f"{i:05d}.mp4" for i in range(n)]
+    return [f"{i:05d}-class{int(c)}.mp4" for i, c in enumerate(labels)]
+
+
+def _write_clips(folder: Path, clips: np.ndarray, labels: np.ndarray | None, fps: int) -> None:
+    from dvdgan.sampling import write_video
+
+    for name, clip in zip(clip_names(labels, len(clips)), clips, strict=True):
+        write_video(folder / name, clip, fps=fps)
+
+
+def _write_outputs(args: argparse.Namespace, grid: np.ndarray, row_labels: list[str] | None, clips: np.ndarray,
+                   labels: np.ndarray | None) -> str:
+    """Write what was asked; returns what was written, for the final line."""
+    from dvdgan.sampling import make_filmstrip, make_grid, write_video
+
+    if args.outdir is not None:
+        _write_clips(Path(args.outdir), clips, labels, args.fps)
+        return f"{args.outdir}/ ({len(clips)} MP4 files)"
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix == ".npz":  # the grid's clips; the labels of the generated ones (DVD-GAN-FP: each context's class)
+        np.savez_compressed(out, videos=grid, **({"labels": labels} if labels is not None else {}))
+    elif suffix == ".png":
+        from PIL import Image
+
+        Image.fromarray(make_filmstrip(grid, scale=max(1, 64 // grid.shape[2]))).save(out)
+    else:
+        rows = len(grid) // (args.n + (1 if args.context else 0))  # DVD-GAN-FP rows start with the real clip
+        write_video(out, make_grid(grid, rows=rows, row_labels=row_labels), fps=args.fps)
+    return f"{out} ({len(grid)} clips of {grid.shape[1]} frames)"
+
+
+def run(args: argparse.Namespace) -> int:
     require_positive(n=args.n, fps=args.fps, batch_size=args.batch_size)
     if args.standing_stats < 0:
         raise UserError(f"--standing-stats must be >= 0, got {args.standing_stats}")
-    check_writable(out)
+    _check_outputs(args)
     ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
-    if m.context_frames:
-        if args.context is None:
-            raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
-        clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
-        clips = np.array(clips[:10])  # writable (an .npz array may not be), for torch.from_numpy
-        rows = len(clips)
-        contexts = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames]))
-        row_y = None
-        if m.num_classes:
-            row_y = _context_classes(args.classes, file_labels[:10] if file_labels is not None else None, rows,
-                                     m.num_classes)
-        _standing_stats(G, args, row_y, contexts)
-        context = contexts.repeat_interleave(args.n, 0)
-        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
-        y = row_y.repeat_interleave(args.n) if row_y is not None else None
-        pred = generate(G, z, y, args.batch_size, context=context, progress=True).numpy()
-        ctx = clips[:, : m.context_frames]
-        fake = np.concatenate([np.repeat(ctx, args.n, 0), pred], axis=1)
-        fake = fake.reshape(rows, args.n, *fake.shape[1:])
-        # Each row: the real clip (context + real future when the file has it), then the sampled futures.
-        real = clips[:, : m.num_frames]
-        if real.shape[1] < m.num_frames:
-            pad = np.zeros((rows, m.num_frames - real.shape[1], *real.shape[2:]), dtype=np.uint8)
-            real = np.concatenate([real, pad], axis=1)
-        videos = np.concatenate([real[:, None], fake], axis=1).reshape(-1, *real.shape[1:])
-        labels = y.numpy() if y is not None else None
-        ncols = args.n + 1
-    else:
-        classes = _parse_classes(args.classes, m.num_classes)
-        rows = len(classes)
-        z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
-        y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
-        _standing_stats(G, args, torch.arange(m.num_classes) if m.num_classes else None, None)
-        videos = generate(G, z, y, args.batch_size, progress=True).numpy()
-        labels = y.numpy() if y is not None else None
-        ncols = args.n
-    if out.suffix.lower() == ".npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        extra = {"labels": labels} if labels is not None else {}
-        np.savez_compressed(out, videos=videos, **extra)
-    elif out.suffix.lower() == ".png":
-        from PIL import Image
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(make_filmstrip(videos, scale=max(1, 64 // videos.shape[2]))).save(out)
-    else:
-        write_video(out, make_grid(videos, rows=len(videos) // ncols), fps=args.fps)
-    print(f"wrote {out} ({len(videos)} clips of {videos.shape[1]} frames, {rows} rows) from {ckpt.path}")
+    made = _generate_fp(args, G, m) if m.context_frames else _generate_synthesis(args, G, m)
+    print(f"wrote {_write_outputs(args, *made)} from {ckpt.path}")
     return 0

@@ -36,6 +36,7 @@ class Snapshotter:
             z, y = z[rows], y[rows]
         self.z, self.y = z, y
         self.rows = min(m.num_classes, MAX_ROWS) if m.num_classes else UNCOND_ROWS
+        self.row_labels = [str(int(c)) for c in y[::PER_ROW]] if y is not None else None  # each row's class
         self.context = None
         if m.context_frames and enabled:
             clips = torch.stack([torch.as_tensor(dataset[i][0]) for i in range(len(z))])
@@ -52,7 +53,7 @@ class Snapshotter:
         if self.context is not None:
             ctx = video_to_uint8(self.context).numpy()
             videos = np.concatenate([ctx, videos], axis=1)
-        grid = make_grid(videos, rows=self.rows)
+        grid = make_grid(videos, rows=self.rows, row_labels=self.row_labels)
         path = self.out / f"samples-{step:08d}.mp4"
         write_video(path, grid)
         write_video(path.with_suffix(".gif"), grid)
