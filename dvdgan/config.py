@@ -155,6 +155,7 @@ class DataConfig:
 
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 TEMPORAL_NEGATIVES = ("still", "frozen", "reversed")
+LOG_BACKENDS = ("tensorboard", "wandb")
 
 
 @dataclass
@@ -186,6 +187,9 @@ class TrainConfig:
     # "reversed" (the clip played backwards, with its label). They teach D_T that a video must move (and which
     # way); the paper uses none.
     temporal_negatives: list[str] = field(default_factory=list)
+    # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
+    # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
+    log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
 
     def __post_init__(self) -> None:
         _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
@@ -202,6 +206,9 @@ class TrainConfig:
         if bad or len(set(self.temporal_negatives)) != len(self.temporal_negatives):
             raise ConfigError(f"train.temporal_negatives: choose distinct kinds from {list(TEMPORAL_NEGATIVES)}, "
                               f"got {self.temporal_negatives}")
+        if not set(self.log_to) <= set(LOG_BACKENDS) or len(set(self.log_to)) != len(self.log_to):
+            raise ConfigError(f"train.log_to: choose distinct backends from {list(LOG_BACKENDS)} (or none), "
+                              f"got {self.log_to}")
 
 
 @dataclass

@@ -28,18 +28,24 @@ def json_line(record: dict[str, Any], **kwargs: Any) -> str:
 
 
 class RunLogger:
-    """Appends JSON lines and mirrors scalars (and GIF videos) to TensorBoard when it is installed."""
+    """Appends JSON lines (always) and mirrors scalars and GIF videos to the ``log_to`` backends: TensorBoard
+    (when it is installed) and Weights & Biases (``config`` is the run's, shown there)."""
 
-    def __init__(self, run_dir: Path, enabled: bool = True, tensorboard: bool = True):
+    def __init__(self, run_dir: Path, enabled: bool = True, log_to: tuple[str, ...] | list[str] = ("tensorboard",),
+                 config: dict[str, Any] | None = None):
         self.run_dir, self.enabled = Path(run_dir), enabled
-        self.tb = None
-        if enabled and tensorboard:
+        self.tb = self.wandb = None
+        if enabled and "tensorboard" in log_to:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
                 self.tb = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
             except ImportError:  # tensorboard is a dependency, but logging must never stop a run
                 self.tb = None
+        if enabled and "wandb" in log_to:  # asked for explicitly: a missing package is an error, not a silence
+            from dvdgan.training.wandb_log import WandbMirror
+
+            self.wandb = WandbMirror(self.run_dir, config)
 
     def _append(self, name: str, record: dict[str, Any]) -> None:
         with open(self.run_dir / name, "a") as f:
@@ -49,14 +55,11 @@ class RunLogger:
         if not self.enabled:
             return
         self._append(file, {"step": step, "time": time.time(), **values})
-        if self.tb is not None:
-            for key, value in values.items():
-                if isinstance(value, (int, float)):
-                    self.tb.add_scalar(f"{tb_prefix}/{key}", value, step)
-                elif isinstance(value, list):  # per-class or per-time-step values: one scalar per entry
-                    for i, v in enumerate(value):
-                        if isinstance(v, (int, float)):
-                            self.tb.add_scalar(f"{tb_prefix}/{key}/{i}", v, step)
+        if self.wandb is not None:
+            self.wandb.scalars(step, _scalars(tb_prefix, values))
+        if self.tb is not None:  # per-class or per-time-step lists: one scalar per entry
+            for key, value in _scalars(tb_prefix, values).items():
+                self.tb.add_scalar(key, value, step)
 
     def stats(self, step: int, values: dict[str, float]) -> None:
         self._record("stats.jsonl", "train", step, values)
@@ -65,19 +68,43 @@ class RunLogger:
         self._record("metrics.jsonl", "metrics", step, values)
 
     def video(self, tag: str, frames: np.ndarray, step: int, fps: int = 8) -> None:
-        """Log ``frames`` (uint8 [T, H, W, 3]) as an animated GIF image summary, as TensorBoard's video tab expects."""
-        if not self.enabled or self.tb is None:
+        """Log ``frames`` (uint8 [T, H, W, 3]) as an animated GIF: an image summary, as TensorBoard's video tab
+        expects, and a wandb video."""
+        if not self.enabled or (self.tb is None and self.wandb is None):
             return
-        from PIL import Image
-        from tensorboard.compat.proto.summary_pb2 import Summary
+        gif = gif_bytes(frames, fps)
+        if self.wandb is not None:
+            self.wandb.video(tag, gif, step)
+        if self.tb is not None:
+            from tensorboard.compat.proto.summary_pb2 import Summary
 
-        buf = io.BytesIO()
-        images = [Image.fromarray(f) for f in frames]
-        images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
-        image = Summary.Image(height=frames.shape[1], width=frames.shape[2], colorspace=3,
-                              encoded_image_string=buf.getvalue())
-        self.tb._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+            image = Summary.Image(height=frames.shape[1], width=frames.shape[2], colorspace=3,
+                                  encoded_image_string=gif)
+            self.tb._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
+        if self.wandb is not None:
+            self.wandb.close()
+            self.wandb = None
+
+
+def gif_bytes(frames: np.ndarray, fps: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
+    return buf.getvalue()
+
+
+def _scalars(prefix: str, values: dict[str, Any]) -> dict[str, float]:
+    """``prefix/key`` for numbers and ``prefix/key/i`` for each number of a list (as in TensorBoard)."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, (int, float)):
+            out[f"{prefix}/{key}"] = value
+        elif isinstance(value, list):
+            out.update({f"{prefix}/{key}/{i}": v for i, v in enumerate(value) if isinstance(v, (int, float))})
+    return out

@@ -184,7 +184,7 @@ class Trainer:
             cfg.save(self.run_dir / "config.yaml")
             ckpt.remove_partial_saves(self.run_dir)
             truncate_step_logs(self.run_dir, self.step)  # steps a killed run logged after its last checkpoint
-        self.logger = RunLogger(self.run_dir, enabled=main)
+        self.logger = RunLogger(self.run_dir, enabled=main, log_to=t.log_to, config=cfg.to_dict())
         self._eval_dataset = None
         self.snapshots = Snapshotter(cfg, self.run_dir, self.dataset, self.device, enabled=main)
 

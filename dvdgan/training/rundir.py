@@ -19,7 +19,7 @@ LOCK_FILE = ".lock"
 LOG_FILE = "log.txt"
 STEP_LOGS = ("stats.jsonl", "metrics.jsonl")  # one JSON record per line, each with a "step"
 # What a run writes; a directory holding anything else is not one (eval-<step>.json comes from `dvdgan eval`).
-RUN_ENTRIES = {"config.yaml", LOG_FILE, LOCK_FILE, "samples", "tensorboard", "checkpoints", *STEP_LOGS,
+RUN_ENTRIES = {"config.yaml", LOG_FILE, LOCK_FILE, "samples", "tensorboard", "wandb", "checkpoints", *STEP_LOGS,
                ".config.yaml.tmp", *(f"{name}.tmp" for name in STEP_LOGS)}  # and what a killed write leaves
 
 
