@@ -1,0 +1,70 @@
+"""Make a shipped model: export a trained run into ``dvdgan/pretrained/<name>/`` with its model card, and write the
+card's sample GIF to ``docs/pretrained/<name>.gif`` with the command users will run (``dvdgan sample
+pretrained:<name>``), so the GIF shows what a fresh install gives.
+
+    python experiments/make_pretrained.py RUN NAME --command "dvdgan train --preset tiny --steps 2000"
+
+DVD-GAN-FP models (``model.context_frames > 0``) are sampled on clips of the run's own data (the evaluation seed,
+as the in-loop evaluation uses: clips training never saw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dvdgan.cli import main as dvdgan_main
+from dvdgan.release import export_checkpoint, load_pretrained
+from dvdgan.release.shipped import PRETRAINED_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+GIF_DIR = REPO / "docs" / "pretrained"
+CONTEXT_CLIPS = 4  # rows of a DVD-GAN-FP sample grid
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="run directory (its newest checkpoint) or checkpoint file")
+    p.add_argument("name", help="the shipped model's name, e.g. tiny-shapes")
+    p.add_argument("--command", required=True, help="the command that trained the run, for the model card")
+    p.add_argument("--n", type=int, default=4, help="samples per row of the GIF")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+def context_file(folder: Path, name: str) -> list[str]:
+    """``--context`` arguments for a DVD-GAN-FP model: clips of its data, with their labels; none otherwise."""
+    from dvdgan.data import build_dataset
+
+    cfg = load_pretrained(f"pretrained:{name}").config
+    if not cfg.model.context_frames:
+        return []
+    dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
+    clips, labels = zip(*(dataset[i] for i in range(CONTEXT_CLIPS)), strict=True)
+    path = folder / "context.npz"
+    np.savez(path, videos=np.stack([np.asarray(c) for c in clips]), labels=np.array(labels))
+    return ["--context", str(path)]
+
+
+def main() -> int:
+    args = parse_args()
+    out = PRETRAINED_DIR / args.name
+    gif = GIF_DIR / f"{args.name}.gif"
+    card_gif = Path("..", "..", "..", "docs", "pretrained", gif.name).as_posix()  # from dvdgan/pretrained/<name>/
+    export_checkpoint(args.run, out, name=args.name, command=args.command, gif=card_gif)
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = ["sample", f"pretrained:{args.name}", "--out", str(gif), "--n", str(args.n), "--seed", str(args.seed)]
+        status = dvdgan_main(argv + context_file(Path(tmp), args.name))
+    if status:
+        return status
+    size = sum(p.stat().st_size for p in out.iterdir())
+    print(f"shipped {args.name}: {out} ({size / 2**20:.1f} MB), sample GIF {gif}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
