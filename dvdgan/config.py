@@ -175,7 +175,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 (autocast, GPUs)
-    compile: bool = False  # torch.compile G and D (GPUs)
+    compile: bool = False  # torch.compile G and D (GPUs; on a CPU it needs a C++ compiler, else a warning)
+    # [ours flags; issue 15] speed switches. channels_last and fused_optimizer change float rounding only;
+    # checkpoint_activations recomputes G's levels and D's blocks in the backward pass (memory for time).
+    channels_last: bool = False  # conv weights and activations in NHWC / NDHWC
+    fused_optimizer: bool = False  # Adam's fused kernel (default: foreach, the per-tensor loop's arithmetic)
+    checkpoint_activations: bool = False
     threads: int = 0  # CPU threads for torch ops (0 = torch's default); 1 is faster for tiny models on busy CPUs
     log_every: int = 10
     sample_every: int = 500  # write a sample grid every N steps (0 = never)

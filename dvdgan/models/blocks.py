@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dvdgan.models.checkpointing import Checkpointable, run_checkpointed
 from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_conv3d
 
 
@@ -55,7 +56,7 @@ class GBlock(nn.Module):
         return h + skip
 
 
-class DBlock(nn.Module):
+class DBlock(Checkpointable):
     """(ReLU) -> conv3 -> ReLU -> conv3 -> avgpool2, skip: conv1x1 -> avgpool2 (BigGAN's discriminator block).
 
     ``dims=3`` makes every convolution 3x3x3 on ``[B, C, T, H, W]`` and pools 2x2 in space only, so the time axis
@@ -84,6 +85,9 @@ class DBlock(nn.Module):
         return F.avg_pool2d(x, 2) if self.dims == 2 else F.avg_pool3d(x, (1, 2, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return run_checkpointed(self, self._forward, x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(x) if self.preactivation else x
         h = self._pool(self.conv2(torch.relu(self.conv1(h))))
         if self.shortcut is None:

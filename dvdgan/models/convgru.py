@@ -54,8 +54,9 @@ class ConvGRU(nn.Module):
         else:
             h = h0
         w_gates, w_cand = self.gates.weight, self.candidate.weight  # computed once per forward (SN)
-        w_gates_h, w_gates_x = w_gates[:, :hid], w_gates[:, hid:]
-        w_cand_x, w_cand_h = w_cand[:, :c], w_cand[:, c:]
+        # Contiguous once here: a strided slice would be copied by every one of the T per-step convolutions.
+        w_gates_h, w_gates_x = w_gates[:, :hid].contiguous(), w_gates[:, hid:]
+        w_cand_x, w_cand_h = w_cand[:, :c], w_cand[:, c:].contiguous()
         n = x.shape[1]
         flat = x.reshape(b * n, c, height, width)
         x_gates = F.conv2d(flat, w_gates_x, self.gates.bias, padding=self.pad).view(b, n, 2 * hid, height, width)

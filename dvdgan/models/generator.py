@@ -13,6 +13,7 @@ from torch import nn
 
 from dvdgan.config import ModelConfig
 from dvdgan.models.blocks import GBlock
+from dvdgan.models.checkpointing import Checkpointable, run_checkpointed
 from dvdgan.models.convgru import ConvGRU
 from dvdgan.models.encoder import ContextEncoder
 from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_linear
@@ -37,7 +38,7 @@ def generator_widths(resolution: int, ch: int) -> list[tuple[int, int]]:
     return [(i * ch, o * ch) for i, o in zip(ins, outs, strict=True)]
 
 
-class GeneratorLevel(nn.Module):
+class GeneratorLevel(Checkpointable):
     """ConvGRU over time, then two per-frame GBlocks (no upsampling, then x2) [paper v2 section 3]."""
 
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int, num_frames: int, cfg: ModelConfig):
@@ -56,6 +57,9 @@ class GeneratorLevel(nn.Module):
     def forward(
         self, x: torch.Tensor, cond: torch.Tensor, h0: torch.Tensor | None = None, steps: int | None = None
     ) -> torch.Tensor:
+        return run_checkpointed(self, self._forward, x, cond, h0, steps)
+
+    def _forward(self, x: torch.Tensor, cond: torch.Tensor, h0: torch.Tensor | None, steps: int | None):
         h = self.gru(x, h0, steps)  # [B, T, C, H, W]
         b, t = h.shape[:2]
         h = h.flatten(0, 1)  # [B*T, C, H, W], sample-major

@@ -24,7 +24,9 @@ class EMA:
     def update(self, step: int) -> None:
         """Fold in the weights after optimiser step ``step`` (0-based)."""
         decay = self.decay if step >= self.start else 0.0
-        for s, p in zip(self.shadow.parameters(), self.model.parameters(), strict=True):
-            s.lerp_(p.detach(), 1.0 - decay)
-        for s, b in zip(self.shadow.buffers(), self.model.buffers(), strict=True):
-            s.copy_(b)
+        # foreach: the same lerp and copy per tensor, in a few kernel launches instead of one per tensor
+        shadow, params = list(self.shadow.parameters()), [p.detach() for p in self.model.parameters()]
+        if len(shadow) != len(params):
+            raise ValueError("EMA: the shadow and the model have different parameters")
+        torch._foreach_lerp_(shadow, params, 1.0 - decay)
+        torch._foreach_copy_(list(self.shadow.buffers()), list(self.model.buffers()))

@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 import traceback
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +38,11 @@ from dvdgan.training.logger import RunLogger
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.training.rundir import ConsoleLog, RunLock, check_new_run_dir, truncate_step_logs
 from dvdgan.training.snapshot import Snapshotter
+from dvdgan.training.speed import adam, apply_memory_format, set_activation_checkpointing
+from dvdgan.training.step_stats import DeviceTotals, FiniteGuard, NonFiniteLossError
+
+__all__ = ["NonFiniteLossError", "Trainer", "TrainResult", "train"]
 from dvdgan.video import uint8_to_video
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; the run stops without saving the broken state."""
 
 
 @dataclass
@@ -148,10 +147,12 @@ class Trainer:
             check_metrics(cfg, self.dataset)  # now, not at the first evaluation hours later
         found = self._find_checkpoint() if resume else None
         self._build_networks(found)
+        apply_memory_format((self.G, self.D, self.G_ema), t.channels_last)
+        set_activation_checkpointing((self.G, self.D), t.checkpoint_activations)
         self.ema = EMA(self.G, self.G_ema, t.ema_decay, t.ema_start)
-        betas = tuple(t.betas)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas, eps=t.adam_eps)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=betas, eps=t.adam_eps)
+        self.opt_G = adam(self.G, t.lr_g, t, self.device)
+        self.opt_D = adam(self.D, t.lr_d, t, self.device)
+        self.totals, self.guard = DeviceTotals(self.device), FiniteGuard(self.device)
         self.context_frames = cfg.model.context_frames
         self.layout = BatchLayout.create(
             t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
@@ -167,8 +168,9 @@ class Trainer:
             self.G_train = DDP(self.G, device_ids=ids)
             self.D_train = DDP(self.D, device_ids=ids)
         if t.compile:
-            self.G_train = torch.compile(self.G_train)
-            self.D_train = torch.compile(self.D_train)
+            from dvdgan.training.speed import compile_networks
+
+            self.G_train, self.D_train = compile_networks(self.G_train, self.D_train, self.device)
         self.autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16) if t.precision == "bf16"
             else contextlib.nullcontext()
@@ -237,6 +239,8 @@ class Trainer:
     def save(self, collective: bool = True) -> Path | None:
         """Checkpoint the current step. ``collective=False`` (after a crash: other ranks may be gone) skips the
         gathering of every rank's RNG state; a resume then draws fresh random numbers."""
+        if collective:  # a non-finite loss since the last log must not reach a checkpoint
+            self.check_finite()
         rng = all_gather_objects(ckpt.rng_state(), self.dist) if collective else [ckpt.rng_state()]
         self.saved_step = self.step  # on every rank: they must agree on whether a final save is due
         if not self.dist.is_main:
@@ -296,7 +300,7 @@ class Trainer:
     def _no_sync(self, module: nn.Module, last: bool):
         return module.no_sync() if (isinstance(module, DDP) and not last) else contextlib.nullcontext()
 
-    def d_step(self, phase: int, totals: dict[str, float]) -> None:
+    def d_step(self, phase: int) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
         kinds = self.cfg.train.temporal_negatives
@@ -318,12 +322,11 @@ class Trainer:
                     extra, extra_terms = d_negative_loss(scores["temporal"][(2 + i) * n : (3 + i) * n], kind)
                     loss, terms = loss + extra, {**terms, **extra_terms}
                 (loss / self.layout.accum).backward()
-            self._check_finite(loss, "discriminator")
-            for k, v in terms.items():
-                totals[k] += v.item() / self.layout.accum / self.cfg.train.d_steps
+            self.guard.observe(loss, self.step, "discriminator")  # on the device: no sync inside the step
+            self.totals.add(terms, 1.0 / self.layout.accum / self.cfg.train.d_steps)
         self.opt_D.step()
 
-    def g_step(self, phase: int, totals: dict[str, float]) -> None:
+    def g_step(self, phase: int) -> None:
         self.opt_G.zero_grad(set_to_none=True)
         D = _unwrap(self.D_train)  # D's weights are not trained here: no DDP gradient sync needed
         D.requires_grad_(False)
@@ -335,29 +338,24 @@ class Trainer:
                     fake = self._generate(self.G_train, z, y, real)
                     loss, terms = g_hinge_loss({k: v.float() for k, v in D(fake, y).items()})
                     (loss / self.layout.accum).backward()
-                self._check_finite(loss, "generator")
-                for k, v in terms.items():
-                    totals[k] += v.item() / self.layout.accum
+                self.guard.observe(loss, self.step, "generator")
+                self.totals.add(terms, 1.0 / self.layout.accum)
         finally:
             D.requires_grad_(True)
         self.opt_G.step()
 
-    def _check_finite(self, loss: torch.Tensor, what: str) -> None:
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"non-finite {what} loss ({loss.item()}) at step {self.step}; stopping without saving. "
-                f"Resume from the last checkpoint in {self.run_dir / 'checkpoints'} with a lower learning rate "
-                f"or train.precision=fp32"
-            )
+    def check_finite(self) -> None:
+        """Raise NonFiniteLossError if any loss since the start went non-finite (a host-device sync)."""
+        self.guard.raise_if_bad(str(self.run_dir / "checkpoints"))
 
-    def train_step(self) -> dict[str, float]:
-        totals: dict[str, float] = defaultdict(float)
+    def train_step(self) -> None:
+        """One generator step and its D steps; losses are summed into ``self.totals`` on the device."""
         for phase in range(self.cfg.train.d_steps):
-            self.d_step(phase, totals)
-        self.g_step(self.cfg.train.d_steps, totals)
+            self.d_step(phase)
+        self.g_step(self.cfg.train.d_steps)
         self.ema.update(self.step)
         self.step += 1
-        return dict(totals)
+        self.totals.steps += 1
 
     # ----------------------------------------------------------------------------------------------------------
     def run(self, max_steps: int | None = None) -> TrainResult:
@@ -390,24 +388,25 @@ class Trainer:
     def _steps(self, end: int, bar: tqdm, stop: _StopFlag) -> bool:
         """Train to ``end``; True when a signal stopped it first."""
         t = self.cfg.train
-        window: dict[str, float] = defaultdict(float)
-        window_n, window_t = 0, time.perf_counter()
+        self.totals.read()  # a fresh window
+        window_t = time.perf_counter()
         while self.step < end:
-            values = self.train_step()
+            self.train_step()
             bar.update(1)
-            for k, v in values.items():
-                window[k] += v
-            window_n += 1
             if self.step % t.log_every == 0 or self.step == end:
+                self.check_finite()  # the window's only host-device syncs: this and reading the totals
+                window_n = self.totals.steps
+                stats = self._mean_over_ranks(self.totals.read())
                 elapsed = time.perf_counter() - window_t
-                stats = self._mean_over_ranks({k: v / window_n for k, v in window.items()})
                 stats["loss_d"] = sum(v for k, v in stats.items() if k.startswith("d_"))
                 stats["loss_g"] = sum(v for k, v in stats.items() if k.startswith("g_"))
                 stats["sec_per_step"] = elapsed / window_n
                 stats.update(layer_sigmas(self.G, self.D))
                 self.logger.stats(self.step, stats)
                 bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
-                window, window_n, window_t = defaultdict(float), 0, time.perf_counter()
+                window_t = time.perf_counter()
+            if any(every and self.step % every == 0 for every in (t.checkpoint_every, t.sample_every, t.eval_every)):
+                self.check_finite()  # nothing is saved, sampled or evaluated from a broken state
             # The checkpoint first: an evaluation that fails or is killed then costs no training.
             if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                 self.last_ckpt = self.save() or self.last_ckpt
@@ -438,7 +437,7 @@ class Trainer:
         """An unexpected error ends the run: keep the steps since the last checkpoint, unless the state is broken."""
         finite = all(torch.isfinite(v).all() for m in (self.G, self.D, self.G_ema)
                      for v in m.state_dict().values() if v.is_floating_point())
-        if self.step == self.saved_step or not finite:
+        if self.step == self.saved_step or not finite or self.guard.seen_bad():
             return
         try:
             path = self.save(collective=False)  # other ranks may be gone: no collective calls
