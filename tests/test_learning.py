@@ -50,28 +50,36 @@ def test_training_raises_class_accuracy(preset: str, steps: int, tmp_path: Path)
         assert after > 0.5 and after > before + 0.3, (before, after)
 
 
-# Targets of the motion work (docs/results.md has the runs behind these marks). Neither is met on the CPU budget
-# yet: the generated motion decays over a clip after ~1,000 steps whatever the generator's initialisation, and on
-# `motion` D_T alone teaches the classes no better than chance. They stay here, unweakened, as the bar to reach.
-MOTION_NOT_YET = pytest.mark.xfail(reason="generated motion still decays over the clip; see docs/results.md",
-                                   strict=False)
+# Targets of the motion work (docs/results.md has the runs behind them). The default run's class accuracy is not
+# met on the CPU budget yet (0.42 at step 2,000, squares read as circles); it stays here, unweakened, as the bar.
+CLASSES_NOT_YET = pytest.mark.xfail(reason="class accuracy 0.42 < 0.6 at 2,000 steps; see docs/results.md",
+                                    strict=False)
 
 
-@MOTION_NOT_YET
-def test_default_run_moves_like_its_data(tmp_path: Path) -> None:
-    """`dvdgan train` with no arguments: every frame step of G_ema's samples moves 0.5-2x as much as the data."""
+@pytest.fixture(scope="module")
+def default_run_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`dvdgan train` with no arguments (the `tiny` preset, its 2,000 steps), then G_ema on 270 held-out clips."""
     from dvdgan.training.checkpoint import load_checkpoint
 
     cfg = load_preset("tiny").override(["train.sample_every=0", "train.eval_every=0", "train.device=cpu"])
-    result = train(cfg, tmp_path, quiet=True)
+    result = train(cfg, tmp_path_factory.mktemp("default"), quiet=True)
     G = load_checkpoint(result.last_checkpoint).G_ema
     ds = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=123)
-    metrics = evaluate_generator(G, cfg, ds, torch.device("cpu"), metrics=["class_acc", "motion"], num_samples=270)
-    assert metrics["motion_ratio_min"] >= 0.5 and metrics["motion_ratio_max"] <= 2.0, metrics["motion_ratio"]
-    assert metrics["class_acc"] >= 0.6 and metrics["class_acc_worst"] >= 0.2, metrics["class_acc_per_class"]
+    return evaluate_generator(G, cfg, ds, torch.device("cpu"), metrics=["class_acc", "motion"], num_samples=270)
 
 
-@MOTION_NOT_YET
+def test_default_run_moves_like_its_data(default_run_metrics: dict) -> None:
+    """Every frame step of G_ema's samples moves 0.5-2x as much as the data's clips."""
+    m = default_run_metrics
+    assert m["motion_ratio_min"] >= 0.5 and m["motion_ratio_max"] <= 2.0, m["motion_ratio"]
+
+
+@CLASSES_NOT_YET
+def test_default_run_shows_its_classes(default_run_metrics: dict) -> None:
+    m = default_run_metrics
+    assert m["class_acc"] >= 0.6 and m["class_acc_worst"] >= 0.2, m["class_acc_per_class"]
+
+
 def test_temporal_discriminator_teaches_motion_classes(tmp_path: Path) -> None:
     """`tiny-motion`: classes exist only in time, so DVD-GAN must beat its D_S-only ablation at equal budget."""
     from dvdgan.training.checkpoint import load_checkpoint
