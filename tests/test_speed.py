@@ -64,8 +64,12 @@ def test_speed_flags_train_as_the_default_does(tmp_path: Path, flag: str) -> Non
     ref = _step_grads(tmp_path / "ref")
     got = _step_grads(tmp_path / "flag", flag)
     assert ref.keys() == got.keys()
+    # Another memory layout sums in another order. Gradients that are zero in exact arithmetic (a conv bias
+    # followed by BN) are then rounding noise of the network's gradient scale, so atol follows that scale.
+    scale = {net: max(v.abs().max().item() for k, v in ref.items() if k.startswith(f"{net}.grad.")) for net in "GD"}
     for k in ref:
-        assert torch.allclose(ref[k], got[k], rtol=1e-4, atol=1e-6), f"{flag}: {k}"
+        atol = 1e-6 * scale[k[0]] if ".grad." in k else 1e-6
+        assert torch.allclose(ref[k], got[k], rtol=1e-4, atol=atol), f"{flag}: {k}"
 
 
 def test_fused_adam_steps_as_foreach_adam() -> None:

@@ -31,7 +31,7 @@ from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
 from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler, micro_seed
-from dvdgan.training.distributed import all_gather_objects, init_distributed
+from dvdgan.training.distributed import all_gather_objects, barrier, init_distributed
 from dvdgan.training.ema import EMA
 from dvdgan.training.evaluate import standing_statistics
 from dvdgan.training.logger import RunLogger
@@ -381,6 +381,9 @@ class Trainer:
         finally:
             bar.close()
             self.logger.close()
+        # Ranks leave together: a gloo rank that tears down its process group while another is still saving or
+        # sampling has aborted that one ("terminate called without an active exception", seen in the DDP test).
+        barrier(self.dist)
         result = TrainResult(self.step, self.run_dir, stopped or self.step < t.steps, self.last_ckpt, stop.signal)
         self._report(result)
         return result
