@@ -1,4 +1,4 @@
-"""Data throughput: clips/s of every training source at 16x64x64 (docs/design.md section 6).
+"""Data throughput: clips/s of every training source at 16x64x64 (docs/architecture.md section 6).
 
     python benchmarks/data_throughput.py [--clips 400] [--videos 24] [--workers 2]
 

@@ -4,8 +4,8 @@
 
 Times the network forward (after one warm-up call) plus the FVD preprocessing of uint8 clips (TF1 resize from
 `--input-size`, scaling), reports the median over `--repeats`, and extrapolates to `fvd2048_16f`
-(2048 real + 2048 generated clips; real statistics are usually cached, halving it). docs/design.md section 10 quotes
-the reference JAX implementation at ~1.6 s per clip on a 2-core CPU.
+(2048 real + 2048 generated clips; real statistics are usually cached, halving it).
+docs/architecture.md section 10 quotes the reference JAX implementation at ~1.6 s per clip on a 2-core CPU.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class GeneratorConfig:
     bn_momentum: float = 0.1  # [ours, PyTorch default]
     # [BigGAN; the paper trains at batch 512 on TPU pods and builds on BigGAN] BN statistics over the batch of all
     # ranks (cross-replica BN) rather than each rank's micro-batch. Gradient accumulation still splits them: BN
-    # sees micro_batch x world_size clips (docs/design.md section 4). No effect in one process.
+    # sees micro_batch x world_size clips (docs/architecture.md section 4). No effect in one process.
     cross_replica_bn: bool = True
 
     def __post_init__(self) -> None:
@@ -135,7 +135,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Where clips come from [docs/design.md section 6]. ``source`` is a data spec string, see ``dvdgan.data``."""
+    """Where clips come from [docs/architecture.md section 6]. ``source`` is a data spec string, see ``dvdgan.data``."""
 
     source: str = "shapes"  # shapes | motion | digits | folder:/path | prepared:/path | npz:/path
     frame_stride: int = 1  # temporal stride between sampled frames (Kinetics synthesis: 2 [paper])
@@ -218,7 +218,7 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """In-loop and ``dvdgan eval`` metrics [docs/design.md section 7]."""
+    """In-loop and ``dvdgan eval`` metrics [docs/architecture.md section 7]."""
 
     # fvd | is | kvd | class_acc | motion; for DVD-GAN-FP also psnr_ssim and context_colour
     metrics: list[str] = field(default_factory=lambda: ["fvd"])

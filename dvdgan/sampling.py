@@ -1,4 +1,4 @@
-"""Generate videos from a generator and write them as MP4/GIF grids or NPZ arrays [docs/design.md section 8]."""
+"""Generate videos from a generator and write them as MP4/GIF grids or NPZ arrays [docs/architecture.md section 8]."""
 
 from __future__ import annotations
 

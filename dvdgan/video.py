@@ -1,4 +1,4 @@
-"""The one place where uint8 clips become model videos and back [docs/design.md section 1].
+"""The one place where uint8 clips become model videos and back [docs/architecture.md section 1].
 
 Datasets yield ``uint8 [T, H, W, C]``; models take and emit ``float [B, T, C, H, W]`` in [-1, 1].
 """

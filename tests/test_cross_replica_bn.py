@@ -1,4 +1,4 @@
-"""Cross-replica BN: G on 2 gloo ranks equals G in one process with the whole batch (docs/design.md section 4)."""
+"""Cross-replica BN: G on 2 gloo ranks equals G in one process with the whole batch (docs/architecture.md section 4)."""
 
 from __future__ import annotations
 

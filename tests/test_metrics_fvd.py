@@ -1,4 +1,5 @@
-"""uint8 clips -> I3D statistics -> FVD / IS / KVD, with the original FVD preprocessing (docs/design.md section 7)."""
+"""uint8 clips -> I3D statistics -> FVD / IS / KVD, with the original FVD preprocessing (docs/architecture.md
+section 7)."""
 
 from __future__ import annotations
 

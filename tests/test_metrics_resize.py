@@ -1,4 +1,4 @@
-"""TF1 resize_bilinear semantics (align_corners=False, half_pixel_centers=False), docs/design.md section 7."""
+"""TF1 resize_bilinear semantics (align_corners=False, half_pixel_centers=False), docs/architecture.md section 7."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IS, KVD, class accuracy, protocols and the statistics cache (docs/design.md section 7)."""
+"""IS, KVD, class accuracy, protocols and the statistics cache (docs/architecture.md section 7)."""
 
 from __future__ import annotations
 

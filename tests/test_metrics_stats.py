@@ -1,4 +1,4 @@
-"""FeatureStats (streaming, mergeable, DDP) and the Fréchet distance (docs/design.md section 7)."""
+"""FeatureStats (streaming, mergeable, DDP) and the Fréchet distance (docs/architecture.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command line: ``dvdgan train | sample | eval | fvd | prepare | export`` [docs/design.md section 8].
+"""Command line: ``dvdgan train | sample | eval | fvd | prepare | export`` [docs/architecture.md section 8].
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 Errors the user can fix (bad config key, missing file, wrong shape) are raised as ``UserError`` or

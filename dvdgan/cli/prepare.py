@@ -2,7 +2,7 @@
 
 Several processes decode with PyAV, resize the short side to S (area filter) and centre-crop to SxS. Unreadable,
 truncated and too-short videos are skipped and listed in OUT/skipped.json. Interrupt and rerun to resume.
-Train on the result with --data prepared:OUT (details: docs/design.md section 6).
+Train on the result with --data prepared:OUT (details: docs/architecture.md section 6).
 """
 
 from __future__ import annotations

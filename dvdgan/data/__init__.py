@@ -1,4 +1,4 @@
-"""Video data for DVD-GAN [docs/design.md section 6]: procedural sets, video folders, prepared stores, clip sampling.
+"""Video data for DVD-GAN [docs/architecture.md section 6]: procedural sets, folders, prepared stores, sampling.
 
 Training and metrics get their data through ``build_dataset`` and ``load_clips`` from a data-spec string
 (``DATA_SPEC_HELP``); models see videos only through ``uint8_to_video`` / ``video_to_uint8``.

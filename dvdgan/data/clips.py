@@ -1,4 +1,4 @@
-"""``ClipDataset``: random T-frame training windows from a video source [docs/design.md section 6].
+"""``ClipDataset``: random T-frame training windows from a video source [docs/architecture.md section 6].
 
 A *video source* is anything with ``__len__``, ``length(i)``, ``label(i)``, ``read(i, frame_indices)``,
 ``num_classes`` and ``class_names``: ``PreparedStore``, ``VideoFolder`` and ``ArrayVideos``.

@@ -1,7 +1,7 @@
 """Reading frames from video files (PyAV only) and frame folders (PIL), as uint8 RGB ``[H, W, 3]``.
 
 Every failure surfaces as ``DecodeError`` with a one-line reason, so callers can skip and list bad videos
-instead of crashing [docs/design.md section 6: corrupt or too-short videos are skipped and listed, never fatal].
+instead of crashing [docs/architecture.md section 6: corrupt or too-short videos are skipped and listed, never fatal].
 """
 
 from __future__ import annotations

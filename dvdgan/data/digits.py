@@ -1,6 +1,6 @@
 """``digits``: one real MNIST digit moving with wall bounces; class = the digit (10 classes).
 
-[docs/design.md section 6] Digits come from MNIST-5k (``dvdgan.data.mnist``), scaled to 44% of the
+[docs/architecture.md section 6] Digits come from MNIST-5k (``dvdgan.data.mnist``), scaled to 44% of the
 frame (28 px on 64x64). The class rule is nearest class-mean template by normalised correlation on a crop
 centred at the digit's centre of mass; the dataset only uses digits that this rule gets right (most of them),
 so ``classify`` is exact on real clips and meaningful on generated ones.

@@ -1,4 +1,4 @@
-"""``VideoFolder``: the videos of a directory tree, as users have them [docs/design.md section 6].
+"""``VideoFolder``: the videos of a directory tree, as users have them [docs/architecture.md section 6].
 
 Layouts: ``root/<class>/<video>.{mp4,avi,webm,mkv,mov,gif}``, frame folders ``root/<class>/<video>/<frame>.png``
 (StyleGAN-V / MoCoGAN-HD), a flat root (videos or frame folders directly in root: unconditional), or a single

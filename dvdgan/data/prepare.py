@@ -1,4 +1,4 @@
-"""``prepare_store``: decode a video folder once into a memory-mapped store [docs/design.md section 6].
+"""``prepare_store``: decode a video folder once into a memory-mapped store [docs/architecture.md section 6].
 
 Several processes decode (PyAV), resize the short side with an area filter and centre-crop. Each finished
 video becomes a shard in ``OUT/.work`` (frames ``.npy`` first, then a small ``.json`` that marks it done, both

@@ -1,4 +1,4 @@
-"""Base class of the built-in procedural datasets [docs/design.md section 6]: clips from ``(seed, index)``, no files.
+"""Base of the built-in procedural datasets [docs/architecture.md section 6]: clips from ``(seed, index)``, no files.
 
 Each item is ``(uint8 [T, H, W, 3], label)`` with ``label = index % num_classes`` (balanced). Any index >= 0 is
 valid: indices past ``len()`` give further clips (see ``InfiniteSampler(cycle_offsets=True)``).

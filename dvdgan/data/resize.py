@@ -1,6 +1,6 @@
 """Spatial resizing of frames: short side to ``size`` with an area filter, then a centre crop.
 
-[docs/design.md section 6]
+[docs/architecture.md section 6]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Infinite, rank-sharded index sampler for training [docs/design.md section 8: per-rank data shards].
+"""Infinite, rank-sharded index sampler for training [docs/architecture.md section 8: per-rank data shards].
 
 Same idea as stylegan2-ada's ``InfiniteSampler``: every cycle draws a fresh seeded permutation of the data and
 rank ``r`` takes positions ``r, r + world_size, ...`` of it, so within a cycle the shards are disjoint and

@@ -1,6 +1,6 @@
 """``shapes``: one bouncing RGB shape on a black background; class = shape x colour (9 classes).
 
-[docs/design.md section 6] Shapes of one clip share an area whatever their kind, so only the outline
+[docs/architecture.md section 6] Shapes of one clip share an area whatever their kind, so only the outline
 tells them apart; squares are axis-aligned and triangles point up. The class shows in every frame.
 """
 

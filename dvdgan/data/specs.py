@@ -1,5 +1,5 @@
 """Data-spec strings -> datasets: the one entry point for training (``build_dataset``) and metrics
-(``load_clips``) [docs/design.md section 6]. See ``DATA_SPEC_HELP`` for the accepted forms.
+(``load_clips``) [docs/architecture.md section 6]. See ``DATA_SPEC_HELP`` for the accepted forms.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``PreparedStore``: the memory-mapped frame store written by ``dvdgan prepare`` [docs/design.md section 6].
+"""``PreparedStore``: the memory-mapped frame store written by ``dvdgan prepare`` [docs/architecture.md section 6].
 
 Layout of a store directory:
 - ``frames.u8``: every kept frame, raw uint8 ``[N_frames, S, S, 3]``, videos back to back;

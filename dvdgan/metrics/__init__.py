@@ -1,4 +1,4 @@
-"""Video metrics (docs/design.md section 7): the Kinetics-400 I3D port, FVD with the original preprocessing,
+"""Video metrics (docs/architecture.md section 7): the Kinetics-400 I3D port, FVD with the original preprocessing,
 IS and KVD on I3D-400 logits, streaming feature statistics with a cache, analytic class accuracy, and the motion
 energy per time step of generated against real clips."""
 

@@ -1,4 +1,4 @@
-"""Cache directory and atomic writes shared by the metrics caches (docs/design.md section 7)."""
+"""Cache directory and atomic writes shared by the metrics caches (docs/architecture.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cached real-data statistics keyed by source key + protocol + I3D weights hash (docs/design.md section 7),
+"""Cached real-data statistics keyed by source key + protocol + I3D weights hash (docs/architecture.md section 7),
 as StyleGAN2-ADA's dataset statistics cache; written atomically so ranks and runs can share it."""
 
 from __future__ import annotations

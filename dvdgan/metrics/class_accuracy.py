@@ -1,4 +1,4 @@
-"""Analytic class accuracy for the procedural datasets (docs/design.md sections 7 and 10): does a sample show the
+"""Analytic class accuracy for the procedural datasets (docs/architecture.md sections 7 and 10): does a sample show the
 class it was conditioned on? Per-class results are reported so that a dropped class is visible."""
 
 from __future__ import annotations

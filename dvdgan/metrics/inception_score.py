@@ -1,4 +1,4 @@
-"""Inception Score from I3D softmax (Salimans et al. 2016; docs/design.md section 7).
+"""Inception Score from I3D softmax (Salimans et al. 2016; docs/architecture.md section 7).
 
 Computed on the Kinetics-400 I3D logits, so it is an "IS (I3D-400)", not the paper's I3D-600 IS: label it so.
 """

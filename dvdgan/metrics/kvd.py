@@ -1,5 +1,5 @@
 """Kernel Video Distance: unbiased polynomial-kernel MMD^2 (the KID estimator of Binkowski et al. 2018)
-on the same I3D-400 logits as FVD (Unterthiner et al. 2018; docs/design.md section 7)."""
+on the same I3D-400 logits as FVD (Unterthiner et al. 2018; docs/architecture.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Named FVD protocols whose names carry their counts (`fvd2048_16f`), as StyleGAN-V (docs/design.md section 7)."""
+"""Named FVD protocols whose names carry their counts (`fvd2048_16f`), as in StyleGAN-V (docs/architecture.md
+section 7)."""
 
 from __future__ import annotations
 

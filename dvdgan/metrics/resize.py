@@ -1,4 +1,4 @@
-"""Frame resizing for FVD: TF1 `tf.image.resize_bilinear` semantics (docs/design.md section 7).
+"""Frame resizing for FVD: TF1 `tf.image.resize_bilinear` semantics (docs/architecture.md section 7).
 
 The original FVD code (google-research `frechet_video_distance`) resizes frames in 0..255 to 224x224 with
 TF1 defaults: align_corners=False, half_pixel_centers=False, i.e. the legacy mapping `src = dst * in / out`

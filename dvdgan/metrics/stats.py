@@ -1,4 +1,4 @@
-"""Streaming feature statistics for FVD/IS/KVD (docs/design.md section 7).
+"""Streaming feature statistics for FVD/IS/KVD (docs/architecture.md section 7).
 
 Accumulates count, sum and sum of outer products in float64, so statistics from batches, shards and DDP ranks
 merge exactly; `cov` is the unbiased (N-1) covariance of TF-GAN's `frechet_classifier_distance`, which the

@@ -4,7 +4,7 @@ Everything random in a training step is a pure function of ``(seed, step, phase,
 clips (positions in one seeded global index stream) and the torch RNG seed used for z, fake labels and D_S's
 frame choice. So a resumed run continues exactly where the killed one stopped, and at a fixed micro-batch a run
 gives the same result (to float reduction order) whatever its world size or gradient accumulation as long as G's
-BN is per rank: with cross-replica BN its statistics cover micro-batch x world size clips (docs/design.md
+BN is per rank: with cross-replica BN its statistics cover micro-batch x world size clips (docs/architecture.md
 section 4).
 
 Global micro-batch ``g = accum_index * world_size + rank`` of a phase covers stream positions

@@ -1,4 +1,4 @@
-"""Evaluate a generator: FVD / IS / KVD with the Kinetics-400 I3D and analytic metrics [docs/design.md section 7].
+"""Evaluate a generator: FVD / IS / KVD with the Kinetics-400 I3D and analytic metrics [docs/architecture.md section 7].
 
 Shared by ``dvdgan eval`` and the in-loop evaluation. Samples come from G_ema; for DVD-GAN-FP the contexts are
 real clips and a generated clip is ``context + prediction``.

@@ -1,9 +1,9 @@
-"""The training loop [paper v2 section 4; docs/design.md section 4].
+"""The training loop [paper v2 section 4; docs/architecture.md section 4].
 
 Per generator step: ``d_steps`` discriminator steps, each on a fresh real batch and fresh z/y, then one generator
 step; hinge losses summed over D_S and D_T; Adam; EMA of G. Gradient accumulation reaches a preset's batch on
 small hardware and DDP spreads it over ranks; ``batches.py`` makes every random draw independent of both, while G's
-cross-replica BN sees micro-batch x world size clips (docs/design.md section 4).
+cross-replica BN sees micro-batch x world size clips (docs/architecture.md section 4).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 # Below this many clips per BN batch G's output moves by more than ~6% of its std with the draw of the batch
-# (benchmarks/bn_batch.py, docs/design.md section 4).
+# (benchmarks/bn_batch.py, docs/architecture.md section 4).
 MIN_BN_BATCH = 64
 
 # A few layers whose raw weights' spectral norms are logged (BigGAN's health signal: G's growing before collapse).
@@ -257,7 +257,7 @@ class Trainer:
         return path
 
     def _g_ema_state(self, standing: int) -> dict[str, torch.Tensor]:
-        """G_ema's state; with ``standing`` > 0 its BN statistics are its own (docs/design.md section 4), so that
+        """G_ema's state; with ``standing`` > 0 its BN statistics are its own (docs/architecture.md section 4), so that
         sampling from the checkpoint recomputes nothing. G_ema keeps the statistics the EMA copies from G."""
         if not standing:
             return self.G_ema.state_dict()
@@ -480,7 +480,7 @@ class Trainer:
             how += f" x {lay.world_size} ranks" if cross else " per rank (model.generator.cross_replica_bn=false)"
         note = f"\nG's batch norm: statistics over {clips} of the batch's {lay.batch_size} clips ({how})"
         if clips < MIN_BN_BATCH:
-            note += f"; below {MIN_BN_BATCH} the draw of the batch moves G's output (docs/design.md section 4)"
+            note += f"; below {MIN_BN_BATCH} the draw of the batch moves G's output (docs/architecture.md section 4)"
         return note
 
     def _report(self, result: TrainResult) -> None:
