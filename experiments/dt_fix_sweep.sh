@@ -21,6 +21,7 @@ declare -A runs=(
   [d8-pool1-diff]="--steps 1500 --set model.discriminator.ch=8 --set model.discriminator.temporal_pool=1 --set model.discriminator.temporal_input=differences"
   [dt8-pool2-diff]="--steps 2000 --set model.discriminator.temporal_ch=8 --set model.discriminator.temporal_input=differences"
   [d8-pool2-diff]="--steps 2000 --set model.discriminator.ch=8 --set model.discriminator.temporal_input=differences"
+  [dt8-pool2-diff-z05]="--steps 2000 --set model.discriminator.temporal_ch=8 --set model.discriminator.temporal_input=differences --set model.generator.z_scale=0.5"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")
