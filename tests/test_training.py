@@ -255,6 +255,16 @@ def test_temporal_negatives_are_real_frames_that_do_not_move_or_run_backwards() 
     assert set(stops) == set(range(5))  # t0 = 0 (a still clip) ... T-2 (only the last step held)
 
 
+def test_stats_log_each_discriminators_score_spread(tmp_path: Path) -> None:
+    """A dead discriminator answers a constant; stats.jsonl shows it as a score spread of ~0 (a live one: > 0)."""
+    result = train(micro_cfg("train.steps=2", "train.log_every=1"), tmp_path / "both", quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert record["d_score_std_spatial"] > 0 and record["d_score_std_temporal"] > 0
+    result = train(micro_cfg("train.steps=1", "model.discriminator.parts=[spatial]"), tmp_path / "ds", quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert "d_score_std_spatial" in record and "d_score_std_temporal" not in record
+
+
 def test_temporal_negatives_train_d_t_only(tmp_path: Path) -> None:
     from dvdgan.config import ConfigError
 
