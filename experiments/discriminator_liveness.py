@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-
-from dvdgan.data import build_dataset
-from dvdgan.training.checkpoint import load_checkpoint
-from dvdgan.video import uint8_to_video
+from _held_out import discriminator_and_clips
 
 
 def _stages(D: torch.nn.Module) -> dict[str, list[torch.nn.Module]]:
@@ -34,12 +31,8 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=64)
     args = p.parse_args()
     torch.manual_seed(0)
-    ckpt = load_checkpoint(args.checkpoint, networks=("D",))
-    cfg, D = ckpt.config, ckpt.D.eval()
-    held_out = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1000)
-    items = [held_out[i] for i in range(args.clips)]
-    real = uint8_to_video(torch.stack([x for x, _ in items]))
-    y = torch.tensor([label for _, label in items]) if cfg.model.num_classes else None
+    ckpt, real, y = discriminator_and_clips(args.checkpoint, args.clips, seed_offset=1000)
+    D = ckpt.D
     rows: list[tuple[str, str, float]] = []
     for name, modules in _stages(D).items():
         for i, module in enumerate(modules):

@@ -18,9 +18,6 @@ declare -A variants=(
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!variants[@]}")
-for name in "${names[@]}"; do
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 dvdgan train --out "$out/$name" "${common[@]}" ${variants[$name]} --set train.seed=0 &
-  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 5; done
-done
-wait
+# shellcheck source=experiments/_two_at_a_time.sh
+source "$(dirname "$0")/_two_at_a_time.sh"
+run_two_at_a_time "$out" names variants common

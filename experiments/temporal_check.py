@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-
-from dvdgan.data import build_dataset
-from dvdgan.training.checkpoint import load_checkpoint
-from dvdgan.video import uint8_to_video
+from _held_out import discriminator_and_clips
 
 
 @torch.no_grad()
@@ -25,12 +22,9 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=128)
     args = p.parse_args()
     torch.set_num_threads(1)
-    ckpt = load_checkpoint(args.run, networks=("D",))
-    cfg, D = ckpt.config, ckpt.D.eval()
+    ckpt, x, y = discriminator_and_clips(args.run, args.clips, seed_offset=7)
+    cfg, D = ckpt.config, ckpt.D
     m = cfg.model
-    data = build_dataset(cfg.data, m.num_frames, m.resolution, seed=cfg.train.seed + 7)
-    x = uint8_to_video(torch.stack([torch.as_tensor(data[i][0]) for i in range(args.clips)]))
-    y = torch.tensor([data[i][1] for i in range(args.clips)]) if m.num_classes else None
     t = x.shape[1]
     cases = {
         "real": (x, y),
