@@ -174,7 +174,7 @@ class TrainConfig:
     ema_start: int = 20_000  # [paper v1] step from which the EMA accumulates
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    precision: str = "fp32"  # fp32 | bf16 (autocast, GPUs)
+    precision: str = "fp32"  # fp32 | bf16 (autocast; GPUs, and CPUs with AVX512-BF16 or AMX: docs/benchmarks.md)
     compile: bool = False  # torch.compile G and D (GPUs; on a CPU it needs a C++ compiler, else a warning)
     # [ours flags; issue 15] speed switches. channels_last and fused_optimizer change float rounding only;
     # checkpoint_activations recomputes G's levels and D's blocks in the backward pass (memory for time).

@@ -270,3 +270,30 @@ def test_convgru_candidate_is_relu() -> None:
     gru = ConvGRU(3, 5)
     h = gru(torch.randn(2, 6, 3, 8, 8))
     assert h.shape == (2, 6, 5, 8, 8) and h.min() >= 0 and (h > 0).float().mean() > 0.2
+
+
+def test_shortcuts_equal_biggans_order() -> None:
+    """The 1x1 shortcut convs run on the smaller side of the resampling; the blocks still compute BigGAN's
+    function (skip = conv1x1(up(x)) in G, avgpool(conv1x1(x)) in D's preactivated blocks) up to rounding."""
+    import torch.nn.functional as F
+
+    from dvdgan.models.blocks import GBlock
+
+    torch.manual_seed(0)
+    g = GBlock(8, 4, cond_dim=6, num_frames=2, upsample=True).eval()
+    with torch.no_grad():  # non-trivial BN statistics, so that every term matters
+        for bn in (g.bn1, g.bn2):
+            for p in bn.parameters():
+                p.normal_()
+    x, cond = torch.randn(4, 8, 5, 5), torch.randn(2, 6)  # 2 clips of 2 frames
+    up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
+    with torch.no_grad():
+        h = g.conv2(torch.relu(g.bn2(g.conv1(up(torch.relu(g.bn1(x, cond)))), cond)))
+        torch.testing.assert_close(g(x, cond), h + g.shortcut(up(x)), rtol=1e-5, atol=1e-5)
+
+    for dims, pool in ((2, lambda t: F.avg_pool2d(t, 2)), (3, lambda t: F.avg_pool3d(t, (1, 2, 2)))):
+        d = DBlock(4, 8, downsample=True, preactivation=True, dims=dims).eval()
+        x = torch.randn(2, 4, 8, 8) if dims == 2 else torch.randn(2, 4, 3, 8, 8)
+        with torch.no_grad():
+            h = pool(d.conv2(torch.relu(d.conv1(torch.relu(x)))))
+            torch.testing.assert_close(d(x), h + pool(d.shortcut(x)), rtol=1e-5, atol=1e-5)

@@ -18,6 +18,10 @@ from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_conv3d
 class GBlock(nn.Module):
     """CBN -> ReLU -> (up x2) -> conv3x3 -> CBN -> ReLU -> conv3x3, skip: (up x2) -> conv1x1 (if needed).
 
+    The skip runs conv1x1 before the upsampling: a 1x1 convolution and bilinear upsampling commute exactly (the
+    interpolation weights of every output pixel sum to 1, so the bias passes through), and the convolution then
+    runs on a quarter of the pixels (benchmarks/step_ab.py, docs/benchmarks.md). Only the rounding differs.
+
     Frames are processed independently (time folded into the batch, ``[B*T, C, H, W]``); the CBNs keep per-time-step
     statistics.
     """
@@ -50,10 +54,8 @@ class GBlock(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         h = self.conv1(self._up(torch.relu(self.bn1(x, cond))))
         h = self.conv2(torch.relu(self.bn2(h, cond)))
-        skip = self._up(x)
-        if self.shortcut is not None:
-            skip = self.shortcut(skip)
-        return h + skip
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return h + self._up(skip)
 
 
 class DBlock(Checkpointable):
@@ -61,7 +63,9 @@ class DBlock(Checkpointable):
 
     ``dims=3`` makes every convolution 3x3x3 on ``[B, C, T, H, W]`` and pools 2x2 in space only, so the time axis
     survives for the later per-frame blocks [ours: the paper does not say whether D_T's 3-D blocks pool time].
-    The first block of a discriminator has no leading ReLU and pools before its shortcut conv (BigGAN).
+    The shortcut pools before its 1x1 conv in every block. BigGAN convolves first in the preactivated blocks;
+    average pooling and a 1x1 convolution commute exactly, and pooling first runs the conv on a quarter of the
+    pixels. Only the rounding differs.
     """
 
     def __init__(
@@ -92,5 +96,4 @@ class DBlock(Checkpointable):
         h = self._pool(self.conv2(torch.relu(self.conv1(h))))
         if self.shortcut is None:
             return h + x
-        skip = self._pool(self.shortcut(x)) if self.preactivation else self.shortcut(self._pool(x))
-        return h + skip
+        return h + self.shortcut(self._pool(x))
