@@ -1,5 +1,6 @@
 """Make a shipped model: export a trained run into ``dvdgan/pretrained/<name>/`` with its model card, and write the
-card's sample GIF to ``docs/pretrained/<name>.gif`` with the command users will run (``dvdgan sample
+card's sample GIF to ``dvdgan/pretrained/<name>/samples.gif`` (beside the card, so that it shows on the Hub and in an
+installed package too) with the command users will run (``dvdgan sample
 pretrained:<name>``), so the GIF shows what a fresh install gives.
 
     python experiments/make_pretrained.py RUN NAME --command "dvdgan train --preset tiny --steps 2000"
@@ -21,8 +22,6 @@ from dvdgan.cli import main as dvdgan_main
 from dvdgan.release import export_checkpoint, load_pretrained
 from dvdgan.release.shipped import PRETRAINED_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-GIF_DIR = REPO / "docs" / "pretrained"
 CONTEXT_CLIPS = 4  # rows of a DVD-GAN-FP sample grid
 
 
@@ -53,9 +52,8 @@ def context_file(folder: Path, name: str) -> list[str]:
 def main() -> int:
     args = parse_args()
     out = PRETRAINED_DIR / args.name
-    gif = GIF_DIR / f"{args.name}.gif"
-    card_gif = Path("..", "..", "..", "docs", "pretrained", gif.name).as_posix()  # from dvdgan/pretrained/<name>/
-    export_checkpoint(args.run, out, name=args.name, command=args.command, gif=card_gif)
+    gif = out / "samples.gif"
+    export_checkpoint(args.run, out, name=args.name, command=args.command, gif=gif.name)
     with tempfile.TemporaryDirectory() as tmp:
         argv = ["sample", f"pretrained:{args.name}", "--out", str(gif), "--n", str(args.n), "--seed", str(args.seed)]
         status = dvdgan_main(argv + context_file(Path(tmp), args.name))
