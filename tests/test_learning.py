@@ -29,7 +29,7 @@ def _metric(G, cfg, name: str = "class_acc", n: int = 270) -> float:
     ("preset", "steps"),
     [
         ("tiny", 1200),  # shapes: does a sample show the shape and colour it was conditioned on?
-        ("tiny-fp", 2000),  # motion: do the predicted frames keep the context's object and continue its motion?
+        ("tiny-fp", 3000),  # motion: do the predicted frames keep the context's object and continue its motion?
     ],
 )
 def test_training_raises_class_accuracy(preset: str, steps: int, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from dvdgan.config import DVDGANConfig
 
 # (metrics.jsonl key, what the card calls it); the motion profiles are lists, shown per frame step
 METRIC_ROWS = (
-    ("class_acc", "class accuracy (frozen classifier on generated clips)"),
+    ("class_acc", "class accuracy (the built-in data's class rule on generated clips)"),
     ("class_acc_worst", "worst class's accuracy"),
     ("motion_ratio_min", "motion ratio, smallest over frame steps (generated / real)"),
     ("motion_ratio_max", "motion ratio, largest over frame steps"),
@@ -102,7 +102,8 @@ def model_card(f: CardFacts) -> str:
         f"exported by dvdgan (format: `model.safetensors` + `config.json`, no pickle).", "",
     ]
     if f.gif:
-        lines += [f"![samples, one row per class]({f.gif})", ""]
+        rows = "one row per context clip: its frames, then the prediction" if m.context_frames else "one row per class"
+        lines += [f"![samples, {rows}]({f.gif})", ""]
     lines += ["## Use", "", *_usage(f.name, f.cfg), "",
               "## How it was made", "",
               f"- command: `{f.command}`",
@@ -110,6 +111,6 @@ def model_card(f: CardFacts) -> str:
               f"- seed: {f.cfg.train.seed}",
               f"- data: `{d.source}` (split {d.split}, frame stride {d.frame_stride})",
               f"- G_ema's batch-norm statistics: {stats}",
-              f"- exported from: `{f.source}`", "",
+              f"- exported from: `{Path(f.source).name}`", "",  # the file name: a path would leak the trainer's disk
               "## Metrics", "", *_metrics_section(f.metrics), ""]
     return "\n".join(lines)
