@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The runs behind docs/results.md section 9: the default `tiny` preset (as it is now) with one change each, looking
+# for the class accuracy that the default run misses. Each is `dvdgan train` with in-loop class accuracy and motion
+# every 250 steps (the preset's), two runs sharing the two cores (one thread each).
+# Summarise with: python experiments/summarise_runs.py OUT/*   and   python experiments/class_diagnosis.py OUT/NAME
+# usage: bash experiments/class_sweep.sh OUT [NAME ...]   (no names: all runs)
+set -euo pipefail
+out=${1:?usage: class_sweep.sh OUT [NAME ...]}
+shift
+common=(--steps 2000 --set train.threads=1 --quiet)
+declare -A runs=(
+  [g8]="--set model.generator.ch=8"
+  [g8-d8]="--set model.generator.ch=8 --set model.discriminator.ch=8"
+  [d8-lrd4]="--set model.discriminator.ch=8 --set train.lr_d=4e-4"
+  [d8-ds2]="--set model.discriminator.ch=8 --set train.d_steps=2"
+  [ema999]="--set train.ema_decay=0.999"
+  [bf16]="--set train.precision=bf16"
+  [ds16]="--set model.discriminator.ch=16"
+)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")
+# shellcheck source=experiments/_two_at_a_time.sh
+source "$(dirname "$0")/_two_at_a_time.sh"
+run_two_at_a_time "$out" names runs common
