@@ -16,6 +16,7 @@ declare -A runs=(
   [ema999]="--set train.ema_decay=0.999"
   [bf16]="--set train.precision=bf16"
   [ds16]="--set model.discriminator.ch=16"
+  [k8]="--set model.discriminator.k_frames=8"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")
