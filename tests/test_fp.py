@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from _train_helpers import assert_states_equal, load_payload, micro_cfg
 from dvdgan.cli import main
 from dvdgan.config import load_preset
+from dvdgan.data import build_dataset
 from dvdgan.models import DualDiscriminator, Generator
 
 
@@ -81,7 +83,15 @@ def test_fp_training_resume_and_sampling(tmp_path: Path) -> None:
     assert videos.shape == (2 * 4, 4, 16, 16, 3)
     assert np.array_equal(videos[0], clips[0])  # row 0 starts with the real clip
     assert np.array_equal(videos[1, :1], clips[0, :1])  # then samples that keep the real context frame
-    assert main(["sample", str(tmp_path / "full"), "--out", str(tmp_path / "x.gif")]) == 2  # no --context
+    # No --context: a model of built-in data continues held-out clips of that data (the evaluation's seed).
+    assert main(["sample", str(tmp_path / "full"), "--n", "1", "--out", str(tmp_path / "own.npz")]) == 0
+    held_out = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
+    assert np.array_equal(np.load(tmp_path / "own.npz")["videos"][0], np.asarray(held_out[0][0]))
+    from dvdgan.cli import UserError
+    from dvdgan.cli.sample import _built_in_contexts
+
+    with pytest.raises(UserError, match="pass --context"):  # a user's own data: the clips must be given
+        _built_in_contexts(cfg.override(["data.source=folder:/nowhere"]))
     # FP evaluation: PSNR/SSIM per predicted frame against the real future, colour agreement with the context.
     report = tmp_path / "eval.json"
     assert main(["eval", str(tmp_path / "full"), "--metrics", "psnr_ssim,context_colour,class_acc",

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
     p.add_argument("--context", default=None,
-                   help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context)")
+                   help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context); "
+                        "without it, a model trained on built-in data continues held-out clips of that data")
     p.add_argument("--standing-stats", type=int, default=0, metavar="N",
                    help="recompute G_ema's BN statistics from N of its own clips first (default 0: those in the "
                         "checkpoint, G_ema's own when the run set eval.standing_stats)")
@@ -151,15 +152,36 @@ def _check_outputs(args: argparse.Namespace) -> None:
     check_writable(out)
 
 
-def _generate_fp(args: argparse.Namespace, G, m) -> tuple[np.ndarray, list[str] | None, np.ndarray,
-                                                          np.ndarray | None]:
+BUILT_IN_CONTEXTS = 4  # context clips taken from a model's built-in data when --context is not given
+
+
+def _built_in_contexts(cfg) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held-out clips (the evaluation's seed, never trained on) of the built-in data a DVD-GAN-FP model was trained
+    on, with their labels: what ``dvdgan sample pretrained:tiny-fp`` continues when given no ``--context``."""
+    from dvdgan.data import PROCEDURAL, build_dataset
+
+    m = cfg.model
+    if cfg.data.source not in PROCEDURAL:
+        raise UserError(f"this is a DVD-GAN-FP model trained on {cfg.data.source!r}: pass --context with clips of "
+                        f">= {m.context_frames} frames at {m.resolution}x{m.resolution}")
+    data = build_dataset(cfg.data, m.num_frames, m.resolution, seed=cfg.train.seed + 1)
+    clips, labels = zip(*(data[i] for i in range(BUILT_IN_CONTEXTS)), strict=True)
+    print(f"no --context: continuing {BUILT_IN_CONTEXTS} held-out clips of the built-in {cfg.data.source!r} data",
+          file=sys.stderr)
+    return np.stack([np.asarray(c) for c in clips]), np.array(labels)
+
+
+def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str] | None, np.ndarray,
+                                                            np.ndarray | None]:
     """DVD-GAN-FP: a row per context clip (the real clip, then ``--n`` futures); also the generated clips alone."""
     from dvdgan.sampling import generate
     from dvdgan.video import uint8_to_video
 
+    m = cfg.model
     if args.context is None:
-        raise UserError(f"this is a DVD-GAN-FP checkpoint: pass --context with >= {m.context_frames} frames")
-    clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
+        clips, file_labels = _built_in_contexts(cfg)
+    else:
+        clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
     clips = np.array(clips[:10])  # writable (an .npz array may not be), for torch.from_numpy
     rows = len(clips)
     contexts = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames]))
@@ -243,6 +265,6 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
-    made = _generate_fp(args, G, m) if m.context_frames else _generate_synthesis(args, G, m)
+    made = _generate_fp(args, G, ckpt.config) if m.context_frames else _generate_synthesis(args, G, m)
     print(f"wrote {_write_outputs(args, *made)} from {ckpt.path}")
     return 0
