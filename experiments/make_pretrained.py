@@ -5,24 +5,18 @@ pretrained:<name>``), so the GIF shows what a fresh install gives.
 
     python experiments/make_pretrained.py RUN NAME --command "dvdgan train --preset tiny --steps 2000"
 
-DVD-GAN-FP models (``model.context_frames > 0``) are sampled on clips of the run's own data (the evaluation seed,
-as the in-loop evaluation uses: clips training never saw).
+DVD-GAN-FP models (``model.context_frames > 0``) of built-in data continue held-out clips of that data, which is
+what ``dvdgan sample`` does without ``--context``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
-
-import numpy as np
 
 from dvdgan.cli import main as dvdgan_main
-from dvdgan.release import export_checkpoint, load_pretrained
+from dvdgan.release import export_checkpoint
 from dvdgan.release.shipped import PRETRAINED_DIR
-
-CONTEXT_CLIPS = 4  # rows of a DVD-GAN-FP sample grid
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,28 +29,13 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def context_file(folder: Path, name: str) -> list[str]:
-    """``--context`` arguments for a DVD-GAN-FP model: clips of its data, with their labels; none otherwise."""
-    from dvdgan.data import build_dataset
-
-    cfg = load_pretrained(f"pretrained:{name}").config
-    if not cfg.model.context_frames:
-        return []
-    dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
-    clips, labels = zip(*(dataset[i] for i in range(CONTEXT_CLIPS)), strict=True)
-    path = folder / "context.npz"
-    np.savez(path, videos=np.stack([np.asarray(c) for c in clips]), labels=np.array(labels))
-    return ["--context", str(path)]
-
-
 def main() -> int:
     args = parse_args()
     out = PRETRAINED_DIR / args.name
     gif = out / "samples.gif"
     export_checkpoint(args.run, out, name=args.name, command=args.command, gif=gif.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        argv = ["sample", f"pretrained:{args.name}", "--out", str(gif), "--n", str(args.n), "--seed", str(args.seed)]
-        status = dvdgan_main(argv + context_file(Path(tmp), args.name))
+    status = dvdgan_main(["sample", f"pretrained:{args.name}", "--out", str(gif), "--n", str(args.n),
+                          "--seed", str(args.seed)])
     if status:
         return status
     size = sum(p.stat().st_size for p in out.iterdir())
