@@ -87,6 +87,12 @@ def test_fp_training_resume_and_sampling(tmp_path: Path) -> None:
     assert main(["sample", str(tmp_path / "full"), "--n", "1", "--out", str(tmp_path / "own.npz")]) == 0
     held_out = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
     assert np.array_equal(np.load(tmp_path / "own.npz")["videos"][0], np.asarray(held_out[0][0]))
+    assert main(["sample", str(tmp_path / "full"), "--n", "1", "--out", str(tmp_path / "own.gif")]) == 0
+    from PIL import Image
+
+    from dvdgan.cli.sample import BUILT_IN_CONTEXTS
+    cell = 16 + 2  # 2-pixel padding between clips
+    assert Image.open(tmp_path / "own.gif").size == (2 * cell + 2, BUILT_IN_CONTEXTS * cell + 2)  # real + 1 per row
     from dvdgan.cli import UserError
     from dvdgan.cli.sample import _built_in_contexts
 

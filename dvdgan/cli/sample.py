@@ -236,9 +236,9 @@ def _write_clips(folder: Path, clips: np.ndarray, labels: np.ndarray | None, fps
         write_video(folder / name, clip, fps=fps)
 
 
-def _write_outputs(args: argparse.Namespace, grid: np.ndarray, row_labels: list[str] | None, clips: np.ndarray,
-                   labels: np.ndarray | None) -> str:
-    """Write what was asked; returns what was written, for the final line."""
+def _write_outputs(args: argparse.Namespace, columns: int, grid: np.ndarray, row_labels: list[str] | None,
+                   clips: np.ndarray, labels: np.ndarray | None) -> str:
+    """Write what was asked (``columns`` clips per grid row); returns what was written, for the final line."""
     from dvdgan.sampling import make_filmstrip, make_grid, write_video
 
     if args.outdir is not None:
@@ -253,8 +253,7 @@ def _write_outputs(args: argparse.Namespace, grid: np.ndarray, row_labels: list[
 
         Image.fromarray(make_filmstrip(grid, scale=max(1, 64 // grid.shape[2]))).save(out)
     else:
-        rows = len(grid) // (args.n + (1 if args.context else 0))  # DVD-GAN-FP rows start with the real clip
-        write_video(out, make_grid(grid, rows=rows, row_labels=row_labels), fps=args.fps)
+        write_video(out, make_grid(grid, rows=len(grid) // columns, row_labels=row_labels), fps=args.fps)
     return f"{out} ({len(grid)} clips of {grid.shape[1]} frames)"
 
 
@@ -266,5 +265,6 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
     made = _generate_fp(args, G, ckpt.config) if m.context_frames else _generate_synthesis(args, G, m)
-    print(f"wrote {_write_outputs(args, *made)} from {ckpt.path}")
+    columns = args.n + (1 if m.context_frames else 0)  # DVD-GAN-FP rows start with the real clip
+    print(f"wrote {_write_outputs(args, columns, *made)} from {ckpt.path}")
     return 0
