@@ -192,6 +192,10 @@ class TrainConfig:
     # "reversed" (the clip played backwards, with its label). They teach D_T that a video must move (and which
     # way); the paper uses none.
     temporal_negatives: list[str] = field(default_factory=list)
+    # [ours flag] real clips shown with another class's label as extra negatives for both discriminators (the
+    # matching-aware loss of Reed et al. 2016): D's label term must then tell the classes apart by their look,
+    # which the projection alone did not learn for shapes of one colour (docs/results.md section 9). Paper: off.
+    mismatched_labels: bool = False
     # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
@@ -256,6 +260,9 @@ class DVDGANConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
+        if self.train.mismatched_labels and self.model.num_classes < 2:
+            raise ConfigError("train.mismatched_labels needs a class-conditional model with >= 2 classes "
+                              f"(model.num_classes={self.model.num_classes})")
         if self.train.temporal_negatives and "temporal" not in self.model.discriminator.parts:
             raise ConfigError("train.temporal_negatives trains D_T: model.discriminator.parts must include temporal")
 

@@ -26,6 +26,13 @@ def g_hinge_loss(fake: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str,
     return sum(terms.values()), terms
 
 
+def d_mismatch_loss(scores: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Hinge term ``E[relu(1 + D(x, y'))]`` per discriminator for real clips with a wrong label y'
+    (``train.mismatched_labels``)."""
+    terms = {f"d_mismatch_{name}": torch.relu(1.0 + score).mean() for name, score in scores.items()}
+    return sum(terms.values()), terms
+
+
 def d_negative_loss(scores: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Hinge term ``E[relu(1 + D_T(x))]`` for D_T on negatives made from real clips (``train.temporal_negatives``)."""
     term = torch.relu(1.0 + scores).mean()

@@ -17,6 +17,8 @@ declare -A runs=(
   [bf16]="--set train.precision=bf16"
   [ds16]="--set model.discriminator.ch=16"
   [k8]="--set model.discriminator.k_frames=8"
+  [mismatch]="--set train.mismatched_labels=true"
+  [mismatch-d8]="--set train.mismatched_labels=true --set model.discriminator.ch=8"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")

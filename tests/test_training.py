@@ -278,6 +278,23 @@ def test_temporal_negatives_train_d_t_only(tmp_path: Path) -> None:
         micro_cfg("train.temporal_negatives=[still]", "model.discriminator.parts=[spatial]")
 
 
+def test_mismatched_labels_are_negatives_for_both_discriminators(tmp_path: Path) -> None:
+    from dvdgan.config import ConfigError
+    from dvdgan.training.loop import Trainer
+
+    cfg = micro_cfg("train.steps=2", "train.mismatched_labels=true")
+    result = train(cfg, tmp_path / "run", quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert record["d_mismatch_spatial"] > 0 and record["d_mismatch_temporal"] > 0
+    # The wrong label is always another class, and every other class comes up.
+    y = torch.arange(cfg.model.num_classes).repeat(200)
+    wrong = Trainer(cfg, tmp_path / "other", quiet=True)._wrong_labels(y)
+    assert (wrong != y).all() and (wrong >= 0).all() and (wrong < cfg.model.num_classes).all()
+    assert {int(w) for w in wrong[y == 0]} == set(range(1, cfg.model.num_classes))
+    with pytest.raises(ConfigError, match="mismatched_labels"):
+        micro_cfg("train.mismatched_labels=true", "model.num_classes=0")
+
+
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])
 def test_one_discriminator_trains_alone(tmp_path: Path, parts: str) -> None:
     result = train(micro_cfg("train.steps=2", f"model.discriminator.parts={parts}"), tmp_path, quiet=True)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
-from dvdgan.losses import d_hinge_loss, d_negative_loss, g_hinge_loss
+from dvdgan.losses import d_hinge_loss, d_mismatch_loss, d_negative_loss, g_hinge_loss
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
@@ -279,6 +279,11 @@ class Trainer:
             return z, real_y
         return z, torch.randint(self.cfg.model.num_classes, (n,), device=self.device)
 
+    def _wrong_labels(self, y: torch.Tensor) -> torch.Tensor:
+        """Each label replaced by a uniformly drawn different class."""
+        k = self.cfg.model.num_classes
+        return (y + torch.randint(1, k, y.shape, device=y.device)) % k
+
     def _generate(self, G: nn.Module, z, y, real: torch.Tensor | None) -> torch.Tensor:
         if not self.context_frames:
             return G(z, y)
@@ -303,15 +308,16 @@ class Trainer:
     def d_step(self, phase: int) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
-        kinds = self.cfg.train.temporal_negatives
+        kinds, mismatch = self.cfg.train.temporal_negatives, self.cfg.train.mismatched_labels
         for last in self._micro_steps(phase):
             real, y = self._next_real()
             z, y_fake = self._fake_inputs(real.shape[0], y)
             with torch.no_grad(), self.autocast:
                 fake = self._generate(G, z, y_fake, real)
             negatives = [temporal_negative(real, kind) for kind in kinds]
-            videos = torch.cat([real, fake.to(real.dtype), *negatives])
-            labels = torch.cat([y, y_fake, *[y] * len(kinds)]) if y is not None else None
+            mismatched, wrong = ([real], [self._wrong_labels(y)]) if mismatch else ([], [])
+            videos = torch.cat([real, fake.to(real.dtype), *negatives, *mismatched])
+            labels = torch.cat([y, y_fake, *[y] * len(kinds), *wrong]) if y is not None else None
             with self._no_sync(self.D_train, last), self.autocast:
                 scores = {k: v.float() for k, v in self.D_train(videos, labels).items()}
                 n = real.shape[0]
@@ -320,6 +326,10 @@ class Trainer:
                 # D_T only: every frame of a negative is a real frame, so D_S's scores of them are not used
                 for i, kind in enumerate(kinds):
                     extra, extra_terms = d_negative_loss(scores["temporal"][(2 + i) * n : (3 + i) * n], kind)
+                    loss, terms = loss + extra, {**terms, **extra_terms}
+                if mismatch:
+                    start = (2 + len(kinds)) * n
+                    extra, extra_terms = d_mismatch_loss({k: v[start:] for k, v in scores.items()})
                     loss, terms = loss + extra, {**terms, **extra_terms}
                 (loss / self.layout.accum).backward()
                 # Spread of each discriminator's scores over the real and fake clips: ~0 means its head units
