@@ -19,6 +19,8 @@ declare -A runs=(
   [k8]="--set model.discriminator.k_frames=8"
   [mismatch]="--set train.mismatched_labels=true"
   [mismatch-d8]="--set train.mismatched_labels=true --set model.discriminator.ch=8"
+  [mismatch-d8-s1]="--set train.mismatched_labels=true --set model.discriminator.ch=8 --set train.seed=1"
+  [d8-s1]="--set model.discriminator.ch=8 --set train.seed=1"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")
