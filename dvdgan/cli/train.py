@@ -94,6 +94,7 @@ def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespa
 
 def run(args: argparse.Namespace) -> int:
     from dvdgan.training.checkpoint import CheckpointError
+    from dvdgan.training.distributed import shutdown_distributed
     from dvdgan.training.loop import NonFiniteLossError, train
 
     try:
@@ -105,5 +106,7 @@ def run(args: argparse.Namespace) -> int:
         result = train(cfg, run_dir, resume=args.resume, quiet=args.quiet)  # prints where it starts and ends
     except (ValueError, CheckpointError, NonFiniteLossError) as exc:
         raise UserError(str(exc)) from None
+    finally:
+        shutdown_distributed()  # a torchrun rank leaves its process group before the interpreter exits
     # Stopped by a signal: the shell's 128 + N, so a scheduler does not take the run for finished.
     return 128 + result.stop_signal if result.stop_signal else 0

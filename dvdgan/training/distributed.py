@@ -65,6 +65,13 @@ def init_distributed(device_name: str) -> tuple[DistInfo, torch.device]:
     return info, device
 
 
+def shutdown_distributed() -> None:
+    """Leave the process group, if any: gloo and NCCL threads still alive at interpreter exit can abort the
+    process after its work is done, and torch warns about a group that was never destroyed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
