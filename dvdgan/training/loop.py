@@ -334,7 +334,7 @@ class Trainer:
                 (loss / self.layout.accum).backward()
                 # Spread of each discriminator's scores over the real and fake clips: ~0 means its head units
                 # have died and it answers a constant (tiny's D_T at width 4 did; docs/results.md section 7).
-                terms |= {f"d_score_std_{k}": v[: 2 * n].detach().std() for k, v in scores.items()}
+                terms |= {f"score_std_{k}": v[: 2 * n].detach().std() for k, v in scores.items()}
             self.guard.observe(loss, self.step, "discriminator")  # on the device: no sync inside the step
             self.totals.add(terms, 1.0 / self.layout.accum / self.cfg.train.d_steps)
         self.opt_D.step()
