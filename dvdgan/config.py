@@ -196,6 +196,11 @@ class TrainConfig:
     # matching-aware loss of Reed et al. 2016): D's label term must then tell the classes apart by their look,
     # which the projection alone did not learn for shapes of one colour (docs/results.md section 9). Paper: off.
     mismatched_labels: bool = False
+    # [ours flag] weight of a class loss on each discriminator head's projection (P2GAN's dual projection, Han
+    # et al. 2021): the logits <embed(c), h> of every class c, cross-entropy against the label, for D on real
+    # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
+    # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
+    class_loss: float = 0.0
     # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
@@ -208,6 +213,8 @@ class TrainConfig:
             raise ConfigError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.micro_batch < 0:
             raise ConfigError("train.micro_batch must be >= 0")
+        if not 0.0 <= self.class_loss < float("inf"):
+            raise ConfigError(f"train.class_loss must be a finite weight >= 0, got {self.class_loss}")
         _choice(self, "precision", ("fp32", "bf16"))
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
@@ -260,6 +267,9 @@ class DVDGANConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
+        if self.train.class_loss and self.model.num_classes < 2:
+            raise ConfigError("train.class_loss needs a class-conditional model with >= 2 classes "
+                              f"(model.num_classes is {self.model.num_classes})")
         if self.train.mismatched_labels and self.model.num_classes < 2:
             raise ConfigError("train.mismatched_labels needs a class-conditional model with >= 2 classes "
                               f"(model.num_classes={self.model.num_classes})")

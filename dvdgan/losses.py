@@ -7,6 +7,7 @@ The hinge is applied to each discriminator's score and the results are summed:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def d_hinge_loss(
@@ -37,3 +38,17 @@ def d_negative_loss(scores: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict
     """Hinge term ``E[relu(1 + D_T(x))]`` for D_T on negatives made from real clips (``train.temporal_negatives``)."""
     term = torch.relu(1.0 + scores).mean()
     return term, {f"d_{kind}_temporal": term}
+
+
+def class_loss(
+    logits: dict[str, torch.Tensor], y: torch.Tensor, weight: float, prefix: str
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``weight * CE(<embed(c), h>, y)`` per discriminator head, over its positions (``train.class_loss``).
+
+    ``logits[name]`` is ``[B, positions, classes]``; terms are named ``{prefix}_class_{name}`` (prefix d or g).
+    """
+    terms = {
+        f"{prefix}_class_{name}": weight * F.cross_entropy(v.flatten(0, 1), y.repeat_interleave(v.shape[1]))
+        for name, v in logits.items()
+    }
+    return sum(terms.values()), terms

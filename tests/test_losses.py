@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from dvdgan.losses import d_hinge_loss, g_hinge_loss
+from dvdgan.losses import class_loss, d_hinge_loss, g_hinge_loss
 
 
 def test_d_hinge_loss_sums_each_discriminator() -> None:
@@ -25,3 +26,14 @@ def test_g_hinge_loss_is_negative_mean_score() -> None:
     assert torch.isclose(terms["g_spatial"], torch.tensor(-2.0))
     assert torch.isclose(terms["g_temporal"], torch.tensor(1.0))
     assert torch.isclose(loss, torch.tensor(-1.0))
+
+
+def test_class_loss_is_weighted_cross_entropy_over_positions() -> None:
+    logits = {"spatial": torch.tensor([[[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]])}  # 1 clip, 2 frames, 3 classes
+    loss, terms = class_loss(logits, torch.tensor([1]), 0.5, "g")
+    per_frame = -torch.log_softmax(logits["spatial"][0], dim=-1)[:, 1]  # the label's -log p at each frame
+    assert torch.isclose(terms["g_class_spatial"], 0.5 * per_frame.mean())
+    assert torch.isclose(loss, 0.5 * F.cross_entropy(logits["spatial"][0], torch.tensor([1, 1])))
+    right, _ = class_loss({"t": torch.tensor([[[0.0, 5.0, 0.0]]])}, torch.tensor([1]), 1.0, "d")
+    wrong, _ = class_loss({"t": torch.tensor([[[5.0, 0.0, 0.0]]])}, torch.tensor([1]), 1.0, "d")
+    assert right < 0.02 < 5.0 < wrong

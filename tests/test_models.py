@@ -172,6 +172,33 @@ def test_projection_conditioning(tiny_cfg) -> None:
     assert d.spatial.head.embed is not None and d.temporal.head.embed is not None
 
 
+def test_class_logits_are_the_projection_for_every_class(tiny_cfg) -> None:
+    """train.class_loss's logits: a clip's score under label a minus under label b is the sum over a head's
+    positions (D_S's frames, D_T's time steps) of logit[a] - logit[b]; asking for logits leaves scores as they are."""
+    d = DualDiscriminator(tiny_cfg.model).eval()  # eval: no SN power iteration between the calls
+    video = torch.rand(2, tiny_cfg.model.num_frames, 3, 16, 16) * 2 - 1
+    a, b = torch.tensor([0, 2]), torch.tensor([1, 0])
+    torch.manual_seed(5)
+    plain = d(video, a)
+    torch.manual_seed(5)
+    scores_a, logits = d(video, a, class_logits=True)
+    torch.manual_seed(5)
+    scores_b = d(video, b)
+    m = tiny_cfg.model
+    steps = m.num_frames - (m.discriminator.temporal_input == "differences")
+    positions = {"spatial": m.discriminator.k_frames, "temporal": steps}
+    rows = torch.arange(2)
+    for key in ("spatial", "temporal"):
+        assert torch.equal(plain[key], scores_a[key])
+        assert logits[key].shape == (2, positions[key], tiny_cfg.model.num_classes)
+        gap = (logits[key][rows, :, a] - logits[key][rows, :, b]).sum(dim=-1)
+        assert torch.allclose(scores_a[key] - scores_b[key], gap, atol=1e-4)
+        assert gap.abs().min() > 1e-3  # the labels do change the scores
+    unconditional = DualDiscriminator(tiny_cfg.override(["model.num_classes=0"]).model)
+    with pytest.raises(ValueError, match="class-conditional"):
+        unconditional(video, class_logits=True)
+
+
 def test_pixel_fraction_matches_paper() -> None:
     frac = pixel_fraction(num_frames=48, resolution=128, k_frames=8)
     assert round((1 - frac) * 100) == 58

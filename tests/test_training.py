@@ -312,6 +312,24 @@ def test_mismatched_labels_are_negatives_for_both_discriminators(tmp_path: Path)
         micro_cfg("train.mismatched_labels=true", "model.num_classes=0")
 
 
+def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
+    from dvdgan.config import ConfigError
+
+    result = train(micro_cfg("train.steps=2", "train.class_loss=0.5"), tmp_path / "run", quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    parts = ("spatial", "temporal")
+    assert all(record[f"{p}_class_{k}"] > 0 for p in ("d", "g") for k in parts)
+    hinge_d = sum(record[f"d_{side}_{k}"] for side in ("real", "fake") for k in parts)
+    assert abs(record["loss_d"] - hinge_d - record["d_class_spatial"] - record["d_class_temporal"]) < 1e-4
+    hinge_g = record["g_spatial"] + record["g_temporal"]
+    assert abs(record["loss_g"] - hinge_g - record["g_class_spatial"] - record["g_class_temporal"]) < 1e-4
+    off = train(micro_cfg("train.steps=1"), tmp_path / "off", quiet=True)
+    assert not any("class" in k for k in json.loads((off.run_dir / "stats.jsonl").read_text().splitlines()[-1]))
+    for bad in (["model.num_classes=0"], ["train.class_loss=-1"]):
+        with pytest.raises(ConfigError, match="class_loss"):
+            micro_cfg("train.class_loss=1", *bad)
+
+
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])
 def test_one_discriminator_trains_alone(tmp_path: Path, parts: str) -> None:
     result = train(micro_cfg("train.steps=2", f"model.discriminator.parts={parts}"), tmp_path, quiet=True)

@@ -56,14 +56,21 @@ class ProjectionHead(nn.Module):
         self.linear = sn_linear(channels, 1)
         self.embed = sn_embedding(num_classes, channels) if num_classes > 0 else None
 
-    def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, y: torch.Tensor | None, class_logits: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Scores ``[N]``; with ``class_logits`` also ``<embed(c), h>`` for every class c, ``[N, classes]``."""
         h = torch.relu(h).sum(dim=(2, 3))  # [N, C]
         score = self.linear(h).squeeze(1)
-        if self.embed is not None:
-            if y is None:
-                raise ValueError("a class-conditional discriminator needs labels y")
-            score = score + (self.embed(y) * h).sum(dim=1)
-        return score
+        if self.embed is None:
+            if class_logits:
+                raise ValueError("class logits need a class-conditional discriminator")
+            return score
+        if y is None:
+            raise ValueError("a class-conditional discriminator needs labels y")
+        weight = self.embed.weight  # read once: each read of an SN weight in training runs a power iteration
+        score = score + (F.embedding(y, weight) * h).sum(dim=1)
+        return (score, h @ weight.t()) if class_logits else score
 
 
 class FrameTrunk(nn.Module):
@@ -103,8 +110,9 @@ class SpatialDiscriminator(nn.Module):
         return idx.sort(dim=1).values + self.first_frame
 
     def forward(
-        self, video: torch.Tensor, y: torch.Tensor | None, frame_idx: torch.Tensor | None = None
-    ) -> torch.Tensor:
+        self, video: torch.Tensor, y: torch.Tensor | None, frame_idx: torch.Tensor | None = None,
+        class_logits: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         b, t = video.shape[:2]
         if frame_idx is None:
             frame_idx = self.sample_frames(b, t, video.device)
@@ -112,7 +120,7 @@ class SpatialDiscriminator(nn.Module):
         k = frames.shape[1]
         h = self.trunk(frames.flatten(0, 1))
         y_rep = y.repeat_interleave(k) if y is not None else None
-        return self.head(h, y_rep).view(b, k).sum(dim=1)
+        return _sum_positions(self.head(h, y_rep, class_logits), b, k)
 
 
 class TemporalDiscriminator(nn.Module):
@@ -132,7 +140,9 @@ class TemporalDiscriminator(nn.Module):
         )
         self.head = ProjectionHead(widths[-1][1], cfg.num_classes)
 
-    def forward(self, video: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, video: torch.Tensor, y: torch.Tensor | None, class_logits: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         b, t = video.shape[:2]
         x = F.avg_pool2d(video.flatten(0, 1), self.pool).unflatten(0, (b, t))  # [B, T, C, H/2, W/2]
         if self.differences:
@@ -144,7 +154,16 @@ class TemporalDiscriminator(nn.Module):
         for block in self.blocks2d:
             x = block(x)
         y_rep = y.repeat_interleave(t) if y is not None else None
-        return self.head(x, y_rep).view(b, t).sum(dim=1)
+        return _sum_positions(self.head(x, y_rep, class_logits), b, t)
+
+
+def _sum_positions(
+    out: torch.Tensor | tuple[torch.Tensor, torch.Tensor], b: int, n: int
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """A head's per-frame (or per-time-step) scores ``[B*n]`` summed per clip; class logits kept per position."""
+    if isinstance(out, tuple):
+        return out[0].view(b, n).sum(dim=1), out[1].view(b, n, -1)
+    return out.view(b, n).sum(dim=1)
 
 
 class DualDiscriminator(nn.Module):
@@ -160,7 +179,11 @@ class DualDiscriminator(nn.Module):
         self.spatial = SpatialDiscriminator(cfg) if "spatial" in parts else None
         self.temporal = TemporalDiscriminator(cfg) if "temporal" in parts else None
 
-    def forward(self, video: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, video: torch.Tensor, y: torch.Tensor | None = None, class_logits: bool = False
+    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Scores per discriminator; with ``class_logits`` also each head's ``<embed(c), h>`` for every class c,
+        ``[B, positions, classes]`` (positions: D_S's k frames, D_T's time steps), for ``train.class_loss``."""
         c = self.cfg
         expected = (c.num_frames, c.channels, c.resolution, c.resolution)
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:
@@ -168,9 +191,11 @@ class DualDiscriminator(nn.Module):
                              f"got {list(video.shape)}")
         if c.num_classes > 0 and (y is None or y.shape != video.shape[:1]):
             raise ValueError(f"DualDiscriminator expects labels y of shape [{video.shape[0]}]")
-        scores = {}
+        outputs = {}
         if self.spatial is not None:
-            scores["spatial"] = self.spatial(video, y)
+            outputs["spatial"] = self.spatial(video, y, class_logits=class_logits)
         if self.temporal is not None:
-            scores["temporal"] = self.temporal(video, y)
-        return scores
+            outputs["temporal"] = self.temporal(video, y, class_logits=class_logits)
+        if not class_logits:
+            return outputs
+        return {k: v[0] for k, v in outputs.items()}, {k: v[1] for k, v in outputs.items()}

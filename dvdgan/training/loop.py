@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
-from dvdgan.losses import d_hinge_loss, d_mismatch_loss, d_negative_loss, g_hinge_loss
+from dvdgan.losses import class_loss, d_hinge_loss, d_mismatch_loss, d_negative_loss, g_hinge_loss
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
@@ -305,6 +305,13 @@ class Trainer:
     def _no_sync(self, module: nn.Module, last: bool):
         return module.no_sync() if (isinstance(module, DDP) and not last) else contextlib.nullcontext()
 
+    def _discriminate(self, D: nn.Module, videos: torch.Tensor, labels: torch.Tensor | None):
+        """D's scores, and with ``train.class_loss`` its heads' class logits (else an empty dict), in fp32."""
+        if not self.cfg.train.class_loss:
+            return {k: v.float() for k, v in D(videos, labels).items()}, {}
+        scores, logits = D(videos, labels, class_logits=True)
+        return {k: v.float() for k, v in scores.items()}, {k: v.float() for k, v in logits.items()}
+
     def d_step(self, phase: int) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
@@ -319,7 +326,7 @@ class Trainer:
             videos = torch.cat([real, fake.to(real.dtype), *negatives, *mismatched])
             labels = torch.cat([y, y_fake, *[y] * len(kinds), *wrong]) if y is not None else None
             with self._no_sync(self.D_train, last), self.autocast:
-                scores = {k: v.float() for k, v in self.D_train(videos, labels).items()}
+                scores, logits = self._discriminate(self.D_train, videos, labels)
                 n = real.shape[0]
                 loss, terms = d_hinge_loss({k: v[:n] for k, v in scores.items()},
                                            {k: v[n : 2 * n] for k, v in scores.items()})
@@ -330,6 +337,10 @@ class Trainer:
                 if mismatch:
                     start = (2 + len(kinds)) * n
                     extra, extra_terms = d_mismatch_loss({k: v[start:] for k, v in scores.items()})
+                    loss, terms = loss + extra, {**terms, **extra_terms}
+                if logits:  # D learns to classify the real clips through its projection
+                    extra, extra_terms = class_loss({k: v[:n] for k, v in logits.items()}, y,
+                                                    self.cfg.train.class_loss, "d")
                     loss, terms = loss + extra, {**terms, **extra_terms}
                 (loss / self.layout.accum).backward()
                 # Spread of each discriminator's scores over the real and fake clips: ~0 means its head units
@@ -349,7 +360,11 @@ class Trainer:
                 z, y = self._fake_inputs(self.layout.micro, real_y)
                 with self._no_sync(self.G_train, last), self.autocast:
                     fake = self._generate(self.G_train, z, y, real)
-                    loss, terms = g_hinge_loss({k: v.float() for k, v in D(fake, y).items()})
+                    scores, logits = self._discriminate(D, fake, y)
+                    loss, terms = g_hinge_loss(scores)
+                    if logits:  # G's clip should be classified as its label
+                        extra, extra_terms = class_loss(logits, y, self.cfg.train.class_loss, "g")
+                        loss, terms = loss + extra, {**terms, **extra_terms}
                     (loss / self.layout.accum).backward()
                 self.guard.observe(loss, self.step, "generator")
                 self.totals.add(terms, 1.0 / self.layout.accum)
