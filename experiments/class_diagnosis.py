@@ -33,8 +33,8 @@ def confusion(run: str, per_class: int, seed: int) -> np.ndarray:
     with torch.no_grad():
         video = G(G.sample_z(len(y), torch.Generator().manual_seed(seed)), y)
     predicted = data.classify(video_to_uint8(video).numpy())
-    table = np.zeros((k, k), np.int64)
-    np.add.at(table, (y.numpy(), np.asarray(predicted)), 1)
+    table = np.zeros((k, k + 1), np.int64)  # the last column: no object found (the rule's -1)
+    np.add.at(table, (y.numpy(), np.asarray(predicted)), 1)  # -1 indexes the last column
     return table
 
 
@@ -54,10 +54,10 @@ def label_scores(run: str, clips: int) -> dict[str, np.ndarray]:
 
 
 def print_table(title: str, table: np.ndarray, fmt: str) -> None:
-    k = table.shape[0]
+    k, columns = table.shape
     print(f"\n{title}\n")
-    print("| class | " + " | ".join(str(c) for c in range(k)) + " |")
-    print("|---:|" + "---:|" * k)
+    print("| class | " + " | ".join(str(c) if c < k else "none" for c in range(columns)) + " |")
+    print("|---:|" + "---:|" * columns)
     for c in range(k):
         print(f"| {c} | " + " | ".join(format(v, fmt) for v in table[c]) + " |")
 
@@ -73,7 +73,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     table = confusion(args.run, args.per_class, args.seed)
     print_table("G_ema: rows = conditioning class, columns = class read by the data's rule", table, "d")
-    print(f"\naccuracy {np.trace(table) / table.sum():.3f}")
+    print(f"\naccuracy {np.trace(table[:, :-1]) / table.sum():.3f}; no object in {table[:, -1].sum()} samples")
     for name, scores in label_scores(args.run, args.clips).items():
         print_table(f"{name}: mean score of real clips of class (row) under label (column)", scores, ".2f")
         k = scores.shape[0]

@@ -13,6 +13,7 @@ from _extras import require_extra
 from dvdgan.data import BouncingShapes, MotionClasses, MovingDigits
 from dvdgan.data import mnist as mnist_module
 from dvdgan.data.motion import MOTIONS
+from dvdgan.data.procedural import NO_CLASS
 
 SETS = (BouncingShapes, MotionClasses, MovingDigits)
 
@@ -96,6 +97,19 @@ def test_class_rule_is_robust_to_noise_and_blur(cls):
 
 
 @pytest.mark.parametrize("cls", SETS)
+def test_class_rule_finds_no_class_in_an_empty_clip(cls):
+    """A generator that draws nothing must not be read as class 0 (it was, and inflated class 0's accuracy)."""
+    data = cls(4, 32)
+    clips, labels = _batch(data, 2)
+    black = np.zeros_like(clips)
+    one_frame = black.copy()
+    one_frame[:, 0] = clips[:, 0]  # one visible frame: motion needs two, shapes and digits one
+    assert (data.classify(black) == NO_CLASS).all()
+    pred = data.classify(one_frame)
+    assert ((pred == NO_CLASS) | (pred == labels)).all()
+
+
+@pytest.mark.parametrize("cls", SETS)
 def test_class_rule_returns_a_valid_class_for_any_input(cls):
     data = cls(4, 32)
     rng = np.random.default_rng(1)
@@ -108,7 +122,8 @@ def test_class_rule_returns_a_valid_class_for_any_input(cls):
                   rng.integers(0, 256, (2, 4, 16, 16, 1), dtype=np.uint8)):
         pred = data.classify(clips)
         assert pred.dtype == np.int64 and pred.shape == (len(clips),)
-        assert ((pred >= 0) & (pred < data.num_classes)).all()
+        assert ((pred >= NO_CLASS) & (pred < data.num_classes)).all()
+    assert data.classify(odd)[0] == NO_CLASS  # the black clip
     with pytest.raises(ValueError, match=r"\[N, T, H, W, C\]"):
         data.classify(np.zeros((32, 32, 3), np.uint8))
 

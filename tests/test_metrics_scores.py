@@ -69,6 +69,12 @@ def test_class_accuracy_shows_a_dropped_class() -> None:
     assert acc.as_dict()["class_acc/2"] == 0.0
     with pytest.raises(ValueError, match="equally many"):
         class_accuracy(pred[:3], labels)
+    # -1 (nothing to classify) is wrong for every label, class 0 included, and reported on its own
+    empty = class_accuracy(np.array([-1, 0, -1, 1]), np.array([0, 0, 1, 1]), num_classes=2)
+    assert empty.per_class == (0.5, 0.5) and empty.no_object == 0.5
+    assert "no object in 50.0%" in format_class_accuracy(empty)
+    with pytest.raises(ValueError, match=">= -1"):
+        class_accuracy(np.array([-2, 0]), np.array([0, 0]))
 
 
 def test_protocol_registry() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dvdgan.data.analysis import clip_chunks, foreground, moments, slope
-from dvdgan.data.procedural import ProceduralVideos
+from dvdgan.data.procedural import NO_CLASS, ProceduralVideos
 from dvdgan.data.render import coverage, ellipse_sdf, paint, polygon_sdf, transform_points
 
 MOTIONS = ("up", "down", "left", "right", "clockwise", "counter-clockwise", "zoom in", "zoom out")
@@ -85,7 +85,7 @@ class MotionClasses(ProceduralVideos):
         """The exact class rule from several frames: centroid trend (translations), orientation trend
         (rotations), log-area trend (zooms), each relative to its full strength; the strongest one wins.
 
-        Needs at least two frames with a visible object; otherwise it returns 0 ("up").
+        Needs at least two frames with a visible object; otherwise it returns ``NO_CLASS`` (-1, matches no label).
         """
         out = []
         for _, chunk in clip_chunks(clips):
@@ -100,7 +100,7 @@ class MotionClasses(ProceduralVideos):
         frames = len(area)
         seen = np.flatnonzero(area > 0)
         if seen.size < 2:
-            return 0
+            return NO_CLASS
         shift, turn, zoom = motion_amounts(frames, size)
         area, cy, cx, angle = area[seen], cy[seen], cx[seen], angle[seen]
         # Orientation is defined modulo pi: unwrap frame-to-frame steps into (-pi/2, pi/2].

@@ -14,6 +14,8 @@ import torch.utils.data
 
 from dvdgan.data.analysis import clip_chunks
 
+NO_CLASS = -1  # what the class rules return for a clip that shows no object: it matches no label
+
 
 def frame_size(resolution: int | tuple[int, int]) -> tuple[int, int]:
     """``(H, W)`` from a square size or a pair; at least 8 pixels each way."""
@@ -88,13 +90,14 @@ class ProceduralVideos(torch.utils.data.Dataset):
         """The exact class rule: label ``int64 [N]`` of uint8 clips ``[N, T, H, W, C]``, no learned model.
 
         Sums per-frame evidence over the frames, so any single frame suffices and noisy frames are outvoted.
-        Always returns a valid class (0 for clips with no visible object).
+        A clip with no positive evidence for any class (no visible object) gets ``NO_CLASS`` (-1), which matches
+        no label: a generator that draws nothing must not score as class 0.
         """
         out = []
         for _, chunk in clip_chunks(clips):
             n, t = chunk.shape[:2]
-            scores = self.frame_scores(chunk.reshape(n * t, *chunk.shape[2:]))
-            out.append(scores.reshape(n, t, -1).sum(axis=1).argmax(axis=1))
+            evidence = self.frame_scores(chunk.reshape(n * t, *chunk.shape[2:])).reshape(n, t, -1).sum(axis=1)
+            out.append(np.where(evidence.max(axis=1) > 0, evidence.argmax(axis=1), NO_CLASS))
         return np.concatenate(out).astype(np.int64)
 
     def __repr__(self) -> str:

@@ -14,11 +14,13 @@ import torch
 @dataclass(frozen=True)
 class ClassAccuracy:
     """`overall`: fraction of samples whose predicted class equals the conditioning class;
-    `per_class[c]`: the same among samples conditioned on class c (nan if none); `counts[c]`: those samples."""
+    `per_class[c]`: the same among samples conditioned on class c (nan if none); `counts[c]`: those samples;
+    `no_object`: fraction of samples in which the class rule found nothing to classify (prediction -1)."""
 
     overall: float
     per_class: tuple[float, ...]
     counts: tuple[int, ...]
+    no_object: float = 0.0
 
     @property
     def worst(self) -> float:
@@ -27,7 +29,7 @@ class ClassAccuracy:
 
     def as_dict(self, prefix: str = "class_acc") -> dict[str, float]:
         """Flat dict for metrics.jsonl: overall, worst class, and one entry per class."""
-        out = {prefix: self.overall, f"{prefix}_worst": self.worst}
+        out = {prefix: self.overall, f"{prefix}_worst": self.worst, f"{prefix}_no_object": self.no_object}
         out.update({f"{prefix}/{c}": a for c, a in enumerate(self.per_class)})
         return out
 
@@ -44,8 +46,11 @@ def _labels(x: np.ndarray | torch.Tensor | Sequence[int]) -> np.ndarray:
 def class_accuracy(predicted: np.ndarray | torch.Tensor | Sequence[int],
                    labels: np.ndarray | torch.Tensor | Sequence[int], num_classes: int | None = None
                    ) -> ClassAccuracy:
-    """Compare a dataset's `classify(clips)` output with the conditioning labels `y`."""
+    """Compare a dataset's `classify(clips)` output with the conditioning labels `y`; a prediction of -1 (no
+    object found) is wrong for every label."""
     pred, y = _labels(predicted), _labels(labels)
+    if len(pred) and pred.min() < -1:
+        raise ValueError(f"predicted classes must be >= -1 (-1: no object), got {pred.min()}")
     if pred.shape != y.shape or len(y) == 0:
         raise ValueError(f"need equally many predictions and labels (>0), got {len(pred)} and {len(y)}")
     if num_classes is None:
@@ -56,13 +61,15 @@ def class_accuracy(predicted: np.ndarray | torch.Tensor | Sequence[int],
     counts = np.bincount(y, minlength=num_classes)
     hits = np.bincount(y, weights=correct, minlength=num_classes)
     per_class = tuple(float(h / n) if n else math.nan for h, n in zip(hits, counts, strict=True))
-    return ClassAccuracy(float(correct.mean()), per_class, tuple(int(n) for n in counts))
+    return ClassAccuracy(float(correct.mean()), per_class, tuple(int(n) for n in counts), float((pred < 0).mean()))
 
 
 def format_class_accuracy(acc: ClassAccuracy, class_names: Sequence[str] | None = None) -> str:
     """One line, e.g. `class acc 72.5% (worst 3.1%) | red 98.0% (n=50) | blue 3.1% (n=64) | ...`."""
     names = class_names or [str(c) for c in range(len(acc.per_class))]
     parts = [f"class acc {100 * acc.overall:.1f}% (worst {100 * acc.worst:.1f}%)"]
+    if acc.no_object:
+        parts[0] += f", no object in {100 * acc.no_object:.1f}%"
     parts += [f"{name} {'n/a' if math.isnan(a) else f'{100 * a:.1f}%'} (n={n})"
               for name, a, n in zip(names, acc.per_class, acc.counts, strict=True)]
     return " | ".join(parts)

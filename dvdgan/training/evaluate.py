@@ -188,7 +188,7 @@ def _class_accuracy(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     labels = np.asarray([label for _, label, _, _ in samples])
     acc = class_accuracy(dataset.classify(clips), labels, int(dataset.num_classes))
     return {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
-            "class_acc_samples": len(samples)}
+            "class_acc_no_object": acc.no_object, "class_acc_samples": len(samples)}
 
 
 def _psnr_ssim(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
