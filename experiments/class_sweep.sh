@@ -21,10 +21,17 @@ declare -A runs=(
   [mismatch-d8]="--set train.mismatched_labels=true --set model.discriminator.ch=8"
   [mismatch-d8-s1]="--set train.mismatched_labels=true --set model.discriminator.ch=8 --set train.seed=1"
   [d8-s1]="--set model.discriminator.ch=8 --set train.seed=1"
+  [s1]="--set train.seed=1"
   [cls1]="--set train.class_loss=1"
   [cls1-s1]="--set train.class_loss=1 --set train.seed=1"
+  [cls1-lrd10]="--set train.class_loss=1 --set train.lr_d=1e-3"
+  [cls1-lrd10-s1]="--set train.class_loss=1 --set train.lr_d=1e-3 --set train.seed=1"
+  [lrd10]="--set train.lr_d=1e-3"
+  [cls5-lrd10]="--set train.class_loss=5 --set train.lr_d=1e-3"
+  [cls5-lrd10-s1]="--set train.class_loss=5 --set train.lr_d=1e-3 --set train.seed=1"
   [cls03]="--set train.class_loss=0.3"
   [cls1-d8]="--set train.class_loss=1 --set model.discriminator.ch=8"
+  [cls1-d8-s1]="--set train.class_loss=1 --set model.discriminator.ch=8 --set train.seed=1"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")

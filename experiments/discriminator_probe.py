@@ -78,6 +78,16 @@ def main() -> None:
             with torch.no_grad():
                 acc = (classifier(features(test_x)).argmax(1) == test_y).float().mean().item()
             print(f"| {step} | {acc:.3f} | {time.perf_counter() - start:.0f} |", flush=True)
+    with torch.no_grad():
+        predicted = classifier(features(test_x)).argmax(1)
+    k = train_set.num_classes
+    table = np.zeros((k, k), int)
+    np.add.at(table, (test_y.numpy(), predicted.numpy()), 1)
+    print("\nheld-out confusion at the last step (rows: true class, columns: predicted)\n")
+    print("| class | " + " | ".join(map(str, range(k))) + " |")
+    print("|---:|" + "---:|" * k)
+    for c in range(k):
+        print(f"| {c} | " + " | ".join(map(str, table[c])) + " |")
 
 
 if __name__ == "__main__":

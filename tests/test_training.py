@@ -177,6 +177,20 @@ def _one_line_error(capsys, argv: list[str], needle: str) -> None:
     assert len(err.splitlines()) == 1 and needle in err, err
 
 
+def test_unlabelled_folder_turns_the_presets_class_loss_off(tmp_path: Path, capsys) -> None:
+    """`tiny` carries a class loss; a flat folder of videos has no classes, so `dvdgan train` turns it off, unless
+    the user asked for it, which is then a one-line error."""
+    from _video_helpers import clips, write_video
+
+    for i, frames in enumerate(clips(2, num_frames=8, size=32)):
+        write_video(tmp_path / "flat" / f"v{i}.avi", frames)
+    argv = ["train", "--data", f"folder:{tmp_path / 'flat'}", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--dry-run"]) == 0
+    resolved = capsys.readouterr().out
+    assert "num_classes: 0" in resolved and "class_loss: 0.0" in resolved
+    _one_line_error(capsys, [*argv, "--dry-run", "--set", "train.class_loss=1"], "train.class_loss")
+
+
 def test_torchrun_two_ranks_train_and_exit_cleanly(tmp_path: Path) -> None:
     """``torchrun --nproc_per_node 2 -m dvdgan train``: both ranks finish, leave the group and exit 0."""
     from _train_helpers import MICRO

@@ -75,7 +75,8 @@ def resolve(args: argparse.Namespace) -> tuple[DVDGANConfig, Path]:
 
 def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespace) -> DVDGANConfig:
     """What the preset chose and the user did not: the number of classes comes from --data (0 for a flat,
-    unlabelled folder), and the in-loop metrics from what the data and model allow (``adapt_metrics``)."""
+    unlabelled folder, which also turns the preset's class loss off), and the in-loop metrics from what the data
+    and model allow (``adapt_metrics``)."""
     fit_classes = args.data is not None and not any(s.startswith("model.num_classes=") for s in args.sets)
     fit_metrics = cfg.train.eval_every > 0 and cfg.eval.metrics == preset.eval.metrics
     if not (fit_classes or fit_metrics):
@@ -86,7 +87,10 @@ def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespa
     ds = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed)
     n = int(getattr(ds, "num_classes", 0))
     if fit_classes and n != cfg.model.num_classes:
-        cfg = cfg.with_values({"model.num_classes": n})
+        values: dict[str, object] = {"model.num_classes": n}
+        if n < 2 and not any(s.startswith("train.class_loss=") for s in args.sets):
+            values["train.class_loss"] = 0.0  # the preset's class loss: nothing to classify in unlabelled data
+        cfg = cfg.with_values(values)
     if fit_metrics:
         cfg = adapt_metrics(cfg, ds, keep_protocol=cfg.eval.protocol != preset.eval.protocol)
     return cfg
