@@ -73,6 +73,10 @@ def test_export_round_trip_gives_identical_samples_without_pickle(run: Path, exp
     _no_pickle(monkeypatch)
     G = dvdgan.from_pretrained(exported)
     assert not G.training and torch.equal(_samples(G), expected)
+    # every file has the mode of any new file here (safetensors alone made its weights owner-only)
+    probe = exported.parent / "probe.txt"
+    probe.write_text("x")
+    assert {(p.stat().st_mode & 0o777) for p in exported.iterdir()} == {probe.stat().st_mode & 0o777}
 
 
 def test_model_card_tells_how_the_model_was_made(run: Path, exported: Path) -> None:
