@@ -13,6 +13,7 @@ from dvdgan.config import DVDGANConfig
 METRIC_ROWS = (
     ("class_acc", "class accuracy (the built-in data's class rule on generated clips)"),
     ("class_acc_worst", "worst class's accuracy"),
+    ("class_acc_no_object", "share of generated clips with no object in them"),
     ("motion_ratio_min", "motion ratio, smallest over frame steps (generated / real)"),
     ("motion_ratio_max", "motion ratio, largest over frame steps"),
     ("motion_fake", "motion profile, generated (mean absolute frame difference per step)"),
