@@ -269,7 +269,7 @@ class DVDGANConfig:
     def __post_init__(self) -> None:
         if self.train.class_loss and self.model.num_classes < 2:
             raise ConfigError("train.class_loss needs a class-conditional model with >= 2 classes "
-                              f"(model.num_classes is {self.model.num_classes})")
+                              f"(model.num_classes is {self.model.num_classes}); set train.class_loss=0")
         if self.train.mismatched_labels and self.model.num_classes < 2:
             raise ConfigError("train.mismatched_labels needs a class-conditional model with >= 2 classes "
                               f"(model.num_classes={self.model.num_classes})")

@@ -37,7 +37,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    cfg = resolve_config(args.preset, overrides=[f"data.source={args.data}", "model.num_classes=0", *args.sets])
+    unconditional = ["model.num_classes=0", "train.class_loss=0"]  # the probe's own linear head classifies
+    cfg = resolve_config(args.preset, overrides=[f"data.source={args.data}", *unconditional, *args.sets])
     m = cfg.model
     D = (TemporalDiscriminator if args.which == "temporal" else SpatialDiscriminator)(m)
     train_set = build_dataset(cfg.data, m.num_frames, m.resolution, seed=args.seed)

@@ -194,7 +194,7 @@ def test_class_logits_are_the_projection_for_every_class(tiny_cfg) -> None:
         gap = (logits[key][rows, :, a] - logits[key][rows, :, b]).sum(dim=-1)
         assert torch.allclose(scores_a[key] - scores_b[key], gap, atol=1e-4)
         assert gap.abs().min() > 1e-3  # the labels do change the scores
-    unconditional = DualDiscriminator(tiny_cfg.override(["model.num_classes=0"]).model)
+    unconditional = DualDiscriminator(tiny_cfg.override(["model.num_classes=0", "train.class_loss=0"]).model)
     with pytest.raises(ValueError, match="class-conditional"):
         unconditional(video, class_logits=True)
 

@@ -288,9 +288,11 @@ def test_stats_log_each_discriminators_score_spread(tmp_path: Path) -> None:
     result = train(micro_cfg("train.steps=2", "train.log_every=1"), tmp_path / "both", quiet=True)
     record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
     assert record["score_std_spatial"] > 0 and record["score_std_temporal"] > 0
-    # loss_d is the hinge terms' sum; the spreads are diagnostics, not part of it (they once were)
-    hinge = sum(record[f"d_{side}_{k}"] for side in ("real", "fake") for k in ("spatial", "temporal"))
-    assert abs(record["loss_d"] - hinge) < 1e-5
+    # loss_d is the sum of the hinge and class-loss terms (`tiny` has a class loss); the spreads are diagnostics,
+    # not part of it (they once were)
+    parts = ("spatial", "temporal")
+    terms = [f"d_{side}_{k}" for side in ("real", "fake", "class") for k in parts]
+    assert abs(record["loss_d"] - sum(record[t] for t in terms)) < 1e-5
     result = train(micro_cfg("train.steps=1", "model.discriminator.parts=[spatial]"), tmp_path / "ds", quiet=True)
     record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
     assert "score_std_spatial" in record and "score_std_temporal" not in record
@@ -323,7 +325,7 @@ def test_mismatched_labels_are_negatives_for_both_discriminators(tmp_path: Path)
     assert (wrong != y).all() and (wrong >= 0).all() and (wrong < cfg.model.num_classes).all()
     assert {int(w) for w in wrong[y == 0]} == set(range(1, cfg.model.num_classes))
     with pytest.raises(ConfigError, match="mismatched_labels"):
-        micro_cfg("train.mismatched_labels=true", "model.num_classes=0")
+        micro_cfg("train.mismatched_labels=true", "model.num_classes=0", "train.class_loss=0")
 
 
 def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
@@ -337,7 +339,7 @@ def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
     assert abs(record["loss_d"] - hinge_d - record["d_class_spatial"] - record["d_class_temporal"]) < 1e-4
     hinge_g = record["g_spatial"] + record["g_temporal"]
     assert abs(record["loss_g"] - hinge_g - record["g_class_spatial"] - record["g_class_temporal"]) < 1e-4
-    off = train(micro_cfg("train.steps=1"), tmp_path / "off", quiet=True)
+    off = train(micro_cfg("train.steps=1", "train.class_loss=0"), tmp_path / "off", quiet=True)
     assert not any("class" in k for k in json.loads((off.run_dir / "stats.jsonl").read_text().splitlines()[-1]))
     for bad in (["model.num_classes=0"], ["train.class_loss=-1"]):
         with pytest.raises(ConfigError, match="class_loss"):
