@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The runs behind docs/results.md section 9: the default `tiny` preset (as it is now) with one change each, looking
-# for the class accuracy that the default run misses. Each is `dvdgan train` with in-loop class accuracy and motion
-# every 250 steps (the preset's), two runs sharing the two cores (one thread each).
+# The runs behind docs/results.md sections 9 and 12: `tiny` as it was before section 12 (lr_d 2e-4, no class loss:
+# pinned in `common`) with one change each, looking for the class accuracy that the default run misses. `cls1-lrd10`
+# is `tiny` as it is now. Each is `dvdgan train` with in-loop class accuracy and motion every 250 steps (the
+# preset's), two runs sharing the two cores (one thread each).
 # Summarise with: python experiments/summarise_runs.py OUT/*   and   python experiments/class_diagnosis.py OUT/NAME
 # usage: bash experiments/class_sweep.sh OUT [NAME ...]   (no names: all runs)
 set -euo pipefail
 out=${1:?usage: class_sweep.sh OUT [NAME ...]}
 shift
-common=(--steps 2000 --set train.threads=1 --quiet)
+common=(--steps 2000 --set train.threads=1 --quiet --set train.lr_d=2e-4 --set train.class_loss=0)
 declare -A runs=(
   [g8]="--set model.generator.ch=8"
   [g8-d8]="--set model.generator.ch=8 --set model.discriminator.ch=8"
@@ -28,8 +29,9 @@ declare -A runs=(
   [cls1-lrd10-s1]="--set train.class_loss=1 --set train.lr_d=1e-3 --set train.seed=1"
   [lrd10]="--set train.lr_d=1e-3"
   [cls5-lrd10]="--set train.class_loss=5 --set train.lr_d=1e-3"
+  [cls1-lrd10-d8]="--set train.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8"
+  [cls1-lrd10-d8-s1]="--set train.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8 --set train.seed=1"
   [cls5-lrd10-s1]="--set train.class_loss=5 --set train.lr_d=1e-3 --set train.seed=1"
-  [cls03]="--set train.class_loss=0.3"
   [cls1-d8]="--set train.class_loss=1 --set model.discriminator.ch=8"
   [cls1-d8-s1]="--set train.class_loss=1 --set model.discriminator.ch=8 --set train.seed=1"
 )
