@@ -21,6 +21,13 @@ _TRIANGLE_R = np.sqrt(4 * np.pi / np.sqrt(3)) / np.sqrt(3)  # circumradius of th
 _TRIANGLE = np.array([[-1.0, 0.0], [0.5, -np.sqrt(3) / 2], [0.5, np.sqrt(3) / 2]])  # unit circumradius, (y, x)
 _SQUARE = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]])
 
+# The class rule's floor for "there is an object": a region of at least a quarter of the smallest shape's area
+# (radius 16% of the frame) whose mean colour reaches a third of the dimmest object colour (180). Generated clips
+# with a speck or a faint smudge (a peak of 20-50 over one pixel) are empty to the eye, and must not score as the
+# class whose outline their one pixel happens to fit best.
+_MIN_AREA = 0.25 * np.pi * 0.16**2  # fraction of the frame
+_MIN_LEVEL = 60.0
+
 
 def shape_sdf(shape: int, cy: np.ndarray, cx: np.ndarray, radius: np.ndarray, height: int,
               width: int) -> np.ndarray:
@@ -59,7 +66,8 @@ class BouncingShapes(ProceduralVideos):
         return paint(coverage(sdf), rgb)
 
     def frame_scores(self, frames: np.ndarray) -> np.ndarray:
-        """Colour share of the region's mean colour times the IoU with an equal-area ideal of each shape."""
+        """Colour share of the region's mean colour times the IoU with an equal-area ideal of each shape; 0 for a
+        frame whose region is too small or too faint to be an object (``_MIN_AREA``, ``_MIN_LEVEL``)."""
         m_frames, h, w, c = frames.shape
         mask, _ = foreground(frames.max(axis=-1))
         m = moments(mask)
@@ -68,8 +76,9 @@ class BouncingShapes(ProceduralVideos):
         rgb = np.maximum(np.repeat(mean, 3, axis=1) if c == 1 else mean[:, :3], 0.0)
         colour_share = rgb / np.maximum(rgb.sum(axis=1, keepdims=True), 1e-6)
         radius = np.sqrt(m.area / np.pi)
+        visible = (m.area >= _MIN_AREA * h * w) & (rgb.max(axis=1) >= _MIN_LEVEL)
         scores = np.zeros((m_frames, self.num_classes))
         for shape in range(len(SHAPES)):
             fit = iou(mask, shape_sdf(shape, m.cy, m.cx, radius, h, w) > 0)
             scores[:, shape * len(COLOURS) : (shape + 1) * len(COLOURS)] = fit[:, None] * colour_share
-        return scores
+        return scores * visible[:, None]
