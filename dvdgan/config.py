@@ -201,6 +201,9 @@ class TrainConfig:
     # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
     # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
     class_loss: float = 0.0
+    # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
+    # classify without asking G to be classified (docs/results.md section 13). Paper: unused.
+    class_loss_g: float | None = None
     # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
@@ -215,6 +218,8 @@ class TrainConfig:
             raise ConfigError("train.micro_batch must be >= 0")
         if not 0.0 <= self.class_loss < float("inf"):
             raise ConfigError(f"train.class_loss must be a finite weight >= 0, got {self.class_loss}")
+        if self.class_loss_g is not None and not 0.0 <= self.class_loss_g < float("inf"):
+            raise ConfigError(f"train.class_loss_g must be a finite weight >= 0 or null, got {self.class_loss_g}")
         _choice(self, "precision", ("fp32", "bf16"))
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")

@@ -1,7 +1,9 @@
 """Can a discriminator's architecture see the class of a clip? Train it as a plain classifier on real clips.
 
 The projection head is replaced by a linear classifier on the same features (summed over frames); everything else
-is the D_T (or D_S) of the given config. Held-out accuracy after N steps says whether that discriminator *can*
+is the D_T (or D_S) of the given config. ``--head projection`` classifies as ``train.class_loss`` does in the GAN
+instead: per-frame logits ``<sn_embed(c), h>`` through a spectrally normalised embedding, scaled by
+``1 / --temperature``, cross-entropy per frame. Held-out accuracy after N steps says whether that discriminator *can*
 teach the class at all: on ``motion`` the class exists only in time, so D_S should stay at chance (1/8) and D_T
 should not. Prints one Markdown row per evaluation.
 
@@ -20,6 +22,7 @@ import torch.nn.functional as F
 from dvdgan.config import resolve_config
 from dvdgan.data import build_dataset
 from dvdgan.models.discriminator import SpatialDiscriminator, TemporalDiscriminator
+from dvdgan.models.layers import sn_embedding
 from dvdgan.video import uint8_to_video
 
 
@@ -34,6 +37,9 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--held-out", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--head", choices=["linear", "projection"], default="linear")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--evals", type=int, default=4, help="held-out evaluations over the run")
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -43,7 +49,16 @@ def main() -> None:
     D = (TemporalDiscriminator if args.which == "temporal" else SpatialDiscriminator)(m)
     train_set = build_dataset(cfg.data, m.num_frames, m.resolution, seed=args.seed)
     test_set = build_dataset(cfg.data, m.num_frames, m.resolution, seed=args.seed + 1000)
-    classifier = torch.nn.Linear(D.head.linear.in_features, train_set.num_classes)
+    width, k = D.head.linear.in_features, train_set.num_classes
+    embed = sn_embedding(k, width)
+    linear = torch.nn.Linear(width, k)
+
+    def logits(video: torch.Tensor) -> torch.Tensor:
+        """``[B, positions, classes]``: one position (frames summed) for the linear head, every frame else."""
+        h = features(video)
+        if args.head == "linear":
+            return linear(h.sum(dim=1, keepdim=True))
+        return h @ embed.weight.t() / args.temperature
 
     def features(video: torch.Tensor) -> torch.Tensor:
         seen = {}
@@ -55,33 +70,38 @@ def main() -> None:
         D(video, None)
         hook.remove()
         h = torch.relu(seen["h"]).sum(dim=(2, 3))  # what the projection head reads, per frame
-        return h.view(video.shape[0], -1, h.shape[1]).sum(dim=1)
+        return h.view(video.shape[0], -1, h.shape[1])
 
     def batch(data, indices) -> tuple[torch.Tensor, torch.Tensor]:
         items = [data[int(i)] for i in indices]
         return uint8_to_video(torch.stack([c for c, _ in items])), torch.tensor([label for _, label in items])
 
     test_x, test_y = batch(test_set, range(args.held_out))
-    params = list(D.parameters()) + list(classifier.parameters())
+    head = linear if args.head == "linear" else embed
+    params = list(D.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
-    print(f"`{args.which}` D, {' '.join(args.sets) or 'preset defaults'}, data {args.data}\n")
-    print("| step | held-out accuracy | seconds |")
-    print("|---:|---:|---:|")
+    print(f"`{args.which}` D, {' '.join(args.sets) or 'preset defaults'}, data {args.data}, "
+          f"{args.head} head, temperature {args.temperature}\n")
+    print("| step | held-out accuracy | training cross-entropy (mean since the last row) | seconds |")
+    print("|---:|---:|---:|---:|")
+    losses = []
     for step in range(1, args.steps + 1):
         x, y = batch(train_set, rng.integers(0, len(train_set), args.batch))
-        loss = F.cross_entropy(classifier(features(x)), y)
+        out = logits(x)
+        loss = F.cross_entropy(out.flatten(0, 1), y.repeat_interleave(out.shape[1]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % max(1, args.steps // 4) == 0:
+        losses.append(loss.item())
+        if step % max(1, args.steps // args.evals) == 0:
             with torch.no_grad():
-                acc = (classifier(features(test_x)).argmax(1) == test_y).float().mean().item()
-            print(f"| {step} | {acc:.3f} | {time.perf_counter() - start:.0f} |", flush=True)
+                acc = (logits(test_x).sum(dim=1).argmax(1) == test_y).float().mean().item()
+            print(f"| {step} | {acc:.3f} | {np.mean(losses):.3f} | {time.perf_counter() - start:.0f} |", flush=True)
+            losses.clear()
     with torch.no_grad():
-        predicted = classifier(features(test_x)).argmax(1)
-    k = train_set.num_classes
+        predicted = logits(test_x).sum(dim=1).argmax(1)
     table = np.zeros((k, k), int)
     np.add.at(table, (test_y.numpy(), predicted.numpy()), 1)
     print("\nheld-out confusion at the last step (rows: true class, columns: predicted)\n")

@@ -341,9 +341,22 @@ def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
     assert abs(record["loss_g"] - hinge_g - record["g_class_spatial"] - record["g_class_temporal"]) < 1e-4
     off = train(micro_cfg("train.steps=1", "train.class_loss=0"), tmp_path / "off", quiet=True)
     assert not any("class" in k for k in json.loads((off.run_dir / "stats.jsonl").read_text().splitlines()[-1]))
-    for bad in (["model.num_classes=0"], ["train.class_loss=-1"]):
+    for bad in (["model.num_classes=0"], ["train.class_loss=-1"], ["train.class_loss_g=-1"]):
         with pytest.raises(ConfigError, match="class_loss"):
             micro_cfg("train.class_loss=1", *bad)
+
+
+def test_class_loss_g_weights_the_generators_side_alone(tmp_path: Path) -> None:
+    cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.class_loss_g=0")
+    record = json.loads((train(cfg, tmp_path / "g0", quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert record["d_class_spatial"] > 0 and not any(k.startswith("g_class") for k in record)
+    assert abs(record["loss_g"] - record["g_spatial"] - record["g_temporal"]) < 1e-4
+    cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.class_loss_g=2")
+    both = json.loads((train(cfg, tmp_path / "g2", quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    # the same G's clips at step 1: G's class term is 4x what it is at class_loss_g = class_loss = 0.5
+    same = json.loads((train(micro_cfg("train.steps=1", "train.class_loss=0.5"), tmp_path / "g",
+                             quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert abs(both["g_class_spatial"] - 4 * same["g_class_spatial"]) < 1e-4 * max(1.0, both["g_class_spatial"])
 
 
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])

@@ -362,8 +362,10 @@ class Trainer:
                     fake = self._generate(self.G_train, z, y, real)
                     scores, logits = self._discriminate(D, fake, y)
                     loss, terms = g_hinge_loss(scores)
-                    if logits:  # G's clip should be classified as its label
-                        extra, extra_terms = class_loss(logits, y, self.cfg.train.class_loss, "g")
+                    weight = self.cfg.train.class_loss_g
+                    weight = self.cfg.train.class_loss if weight is None else weight
+                    if logits and weight:  # G's clip should be classified as its label
+                        extra, extra_terms = class_loss(logits, y, weight, "g")
                         loss, terms = loss + extra, {**terms, **extra_terms}
                     (loss / self.layout.accum).backward()
                 self.guard.observe(loss, self.step, "generator")
