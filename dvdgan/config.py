@@ -48,9 +48,16 @@ class GeneratorConfig:
     # ranks (cross-replica BN) rather than each rank's micro-batch. Gradient accumulation still splits them: BN
     # sees micro_batch x world_size clips (docs/architecture.md section 4). No effect in one process.
     cross_replica_bn: bool = True
+    # [ours flag] smallest gradient of G's output tanh, which is 1 - y^2 and vanishes where y = -1 or 1. On a black
+    # background a class that G once draws as an empty clip sits at pre-activations of -3 to -5 (gradient 0.001-
+    # 0.01): D's gradient cannot bring the object back, and the class stays empty (docs/results.md section 13).
+    # A floor keeps the forward tanh and lets the gradient through. Paper: 0 (plain tanh).
+    tanh_grad_floor: float = 0.0
 
     def __post_init__(self) -> None:
         _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")
+        if not 0.0 <= self.tanh_grad_floor <= 1.0:
+            raise ConfigError(f"model.generator.tanh_grad_floor must be in [0, 1], got {self.tanh_grad_floor}")
         if self.gru_kernel % 2 != 1:
             raise ConfigError(f"model.generator.gru_kernel must be odd, got {self.gru_kernel}")
 

@@ -258,6 +258,24 @@ def test_gru_update_bias_sets_only_the_update_gate(tiny_cfg) -> None:
     assert torch.all(Generator(tiny_cfg.model).levels[0].gru.gates.bias == 0)  # default: the plain zero init
 
 
+def test_tanh_grad_floor_keeps_the_output_and_floors_its_gradient(tiny_cfg) -> None:
+    from dvdgan.models.generator import floored_tanh
+
+    x = torch.tensor([-6.0, -2.0, -0.5, 0.0, 1.0, 5.0], requires_grad=True)
+    y = floored_tanh(x, 0.1)
+    y.sum().backward()
+    assert torch.equal(y.detach(), torch.tanh(x.detach()))
+    assert torch.allclose(x.grad, (1 - torch.tanh(x.detach()) ** 2).clamp(min=0.1))
+    assert x.grad[0] == pytest.approx(0.1) and x.grad[3] == pytest.approx(1.0)
+    # in G: the same samples as plain tanh, larger gradients where the output saturates
+    torch.manual_seed(0)
+    plain = Generator(tiny_cfg.model)
+    floored = Generator(tiny_cfg.override(["model.generator.tanh_grad_floor=0.5"]).model)
+    floored.load_state_dict(plain.state_dict())
+    z, y = torch.randn(2, tiny_cfg.model.generator.z_dim), torch.tensor([0, 1])
+    assert torch.equal(plain(z, y), floored(z, y))
+
+
 @pytest.mark.parametrize("parts", [["spatial"], ["temporal"]])
 def test_one_discriminator_alone_for_the_ablation(tiny_cfg, parts) -> None:
     cfg = tiny_cfg.override([f"model.discriminator.parts={parts}"]).model

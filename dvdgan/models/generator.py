@@ -144,7 +144,7 @@ class Generator(nn.Module):
             x = level(x, cond, h0, steps=self.num_frames if i == 0 else None)
         t = self.num_frames
         h = torch.relu(self.head_bn(x.flatten(0, 1), cond))
-        video = torch.tanh(self.head_conv(h))
+        video = floored_tanh(self.head_conv(h), self.cfg.generator.tanh_grad_floor)
         return video.unflatten(0, (b, t))  # [B, T, 3, H, W]
 
     def sample_z(self, n: int, generator: torch.Generator | None = None, truncation: float = 0.0,
@@ -152,6 +152,18 @@ class Generator(nn.Module):
         """z ~ N(0, I), truncated at |z| <= ``truncation`` by resampling when it is > 0 [BigGAN]."""
         device = device if device is not None else self.linear.weight.device
         return truncated_normal((n, self.z_dim), truncation, generator).to(device)
+
+
+def floored_tanh(x: torch.Tensor, floor: float) -> torch.Tensor:
+    """``tanh(x)`` whose gradient is ``max(1 - tanh(x)^2, floor)`` (``model.generator.tanh_grad_floor``).
+
+    The forward value is tanh's exactly: the added term is ``(x - x) * c``, zero, and only carries the gradient.
+    """
+    y = torch.tanh(x)
+    if floor <= 0.0:
+        return y
+    slope = 1.0 - y.detach() ** 2
+    return y + (x - x.detach()) * (slope.clamp(min=floor) - slope)
 
 
 def truncated_normal(shape: tuple[int, ...], threshold: float = 0.0,
