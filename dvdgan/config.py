@@ -211,6 +211,10 @@ class TrainConfig:
     # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
     # classify without asking G to be classified (docs/results.md section 13). Paper: unused.
     class_loss_g: float | None = None
+    # [ours flag] G's class loss gives no gradient where it is worse than logits that say nothing (cross-entropy
+    # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
+    # (docs/results.md section 13). Paper: unused.
+    class_loss_g_cap: bool = False
     # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])

@@ -6,6 +6,8 @@ The hinge is applied to each discriminator's score and the results are summed:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -41,14 +43,19 @@ def d_negative_loss(scores: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict
 
 
 def class_loss(
-    logits: dict[str, torch.Tensor], y: torch.Tensor, weight: float, prefix: str
+    logits: dict[str, torch.Tensor], y: torch.Tensor, weight: float, prefix: str, cap: bool = False
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``weight * CE(<embed(c), h>, y)`` per discriminator head, over its positions (``train.class_loss``).
 
     ``logits[name]`` is ``[B, positions, classes]``; terms are named ``{prefix}_class_{name}`` (prefix d or g).
+    With ``cap`` a position whose cross-entropy exceeds ln(classes), that of logits that say nothing, adds no
+    gradient (its value still counts): confidently wrong, the cheapest way down is to fade the object until D
+    sees nothing, which is not the class either (``train.class_loss_g_cap``).
     """
-    terms = {
-        f"{prefix}_class_{name}": weight * F.cross_entropy(v.flatten(0, 1), y.repeat_interleave(v.shape[1]))
-        for name, v in logits.items()
-    }
+    terms = {}
+    for name, v in logits.items():
+        ce = F.cross_entropy(v.flatten(0, 1), y.repeat_interleave(v.shape[1]), reduction="none")
+        if cap:
+            ce = torch.where(ce > math.log(v.shape[-1]), ce.detach(), ce)
+        terms[f"{prefix}_class_{name}"] = weight * ce.mean()
     return sum(terms.values()), terms

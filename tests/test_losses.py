@@ -37,3 +37,19 @@ def test_class_loss_is_weighted_cross_entropy_over_positions() -> None:
     right, _ = class_loss({"t": torch.tensor([[[0.0, 5.0, 0.0]]])}, torch.tensor([1]), 1.0, "d")
     wrong, _ = class_loss({"t": torch.tensor([[[5.0, 0.0, 0.0]]])}, torch.tensor([1]), 1.0, "d")
     assert right < 0.02 < 5.0 < wrong
+
+
+def test_capped_class_loss_gives_no_gradient_where_worse_than_saying_nothing() -> None:
+    """Frame 0 is confidently wrong (CE > ln 3): with the cap it keeps its value but adds no gradient; frame 1
+    (CE < ln 3) is untouched."""
+    raw = torch.tensor([[[0.0, 6.0, 0.0], [1.0, 0.0, 0.0]]])  # label 0
+    y = torch.tensor([0])
+    grads = {}
+    for cap in (False, True):
+        logits = raw.clone().requires_grad_(True)
+        loss, _ = class_loss({"s": logits}, y, 1.0, "g", cap=cap)
+        loss.backward()
+        grads[cap] = (loss.detach(), logits.grad[0])
+    assert torch.isclose(grads[True][0], grads[False][0])  # the same value
+    assert torch.count_nonzero(grads[True][1][0]) == 0 and torch.count_nonzero(grads[False][1][0]) > 0
+    assert torch.allclose(grads[True][1][1], grads[False][1][1])

@@ -347,16 +347,20 @@ def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
 
 
 def test_class_loss_g_weights_the_generators_side_alone(tmp_path: Path) -> None:
-    cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.class_loss_g=0")
-    record = json.loads((train(cfg, tmp_path / "g0", quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    def last_record(name: str, *sets: str) -> dict:
+        cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", *sets)
+        run = train(cfg, tmp_path / name, quiet=True).run_dir
+        return json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
+
+    record = last_record("g0", "train.class_loss_g=0")
     assert record["d_class_spatial"] > 0 and not any(k.startswith("g_class") for k in record)
     assert abs(record["loss_g"] - record["g_spatial"] - record["g_temporal"]) < 1e-4
-    cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.class_loss_g=2")
-    both = json.loads((train(cfg, tmp_path / "g2", quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
-    # the same G's clips at step 1: G's class term is 4x what it is at class_loss_g = class_loss = 0.5
-    same = json.loads((train(micro_cfg("train.steps=1", "train.class_loss=0.5"), tmp_path / "g",
-                             quiet=True).run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    # the same G's clips at step 1: G's class term at weight 2 is 4x that at null (= class_loss, 0.5)
+    both, same = last_record("g2", "train.class_loss_g=2"), last_record("g", "train.class_loss_g=null")
     assert abs(both["g_class_spatial"] - 4 * same["g_class_spatial"]) < 1e-4 * max(1.0, both["g_class_spatial"])
+    # the cap removes gradient only: at step 1 its reported value is the uncapped one
+    capped = last_record("cap", "train.class_loss_g=null", "train.class_loss_g_cap=true")
+    assert abs(capped["g_class_spatial"] - same["g_class_spatial"]) < 1e-5
 
 
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])

@@ -365,7 +365,7 @@ class Trainer:
                     weight = self.cfg.train.class_loss_g
                     weight = self.cfg.train.class_loss if weight is None else weight
                     if logits and weight:  # G's clip should be classified as its label
-                        extra, extra_terms = class_loss(logits, y, weight, "g")
+                        extra, extra_terms = class_loss(logits, y, weight, "g", self.cfg.train.class_loss_g_cap)
                         loss, terms = loss + extra, {**terms, **extra_terms}
                     (loss / self.layout.accum).backward()
                 self.guard.observe(loss, self.step, "generator")
