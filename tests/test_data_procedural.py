@@ -109,14 +109,18 @@ def test_class_rule_finds_no_class_in_an_empty_clip(cls):
     assert ((pred == NO_CLASS) | (pred == labels)).all()
 
 
-def test_shapes_rule_reads_a_speck_or_a_faint_smudge_as_no_object():
-    """What a generator draws for a class it has given up on: one dim pixel, or the shape at a tenth of its
-    brightness. Neither is an object to the eye, so neither may score as a class (any rule reads something)."""
+def test_shapes_rule_reads_a_speck_a_faint_smudge_or_an_edge_line_as_no_object():
+    """What a generator draws for a class it has given up on: one dim pixel, the shape at a tenth of its
+    brightness, or a bright line along the frame's edge. None is an object to the eye, so none may score as a
+    class (any rule reads something)."""
     data = BouncingShapes(8, 32)
     clips, labels = _batch(data, 18)
     speck = np.zeros_like(clips)
     speck[:, :, 10, 12] = (40, 20, 30)
     faint = (clips // 10).astype(np.uint8)
+    frame = np.full_like(clips, 20)  # a dim fill with a bright line along its edges, no object
+    frame[:, :, :, :2] = (60, 50, 120)
+    assert (data.classify(frame) == NO_CLASS).all()
     assert (data.classify(speck) == NO_CLASS).all()
     assert (data.classify(faint) == NO_CLASS).all()
     half = (clips // 2).astype(np.uint8)  # half as bright is still an object of its class (colour 90-128)

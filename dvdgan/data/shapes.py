@@ -27,6 +27,10 @@ _SQUARE = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]])
 # class whose outline their one pixel happens to fit best.
 _MIN_AREA = 0.25 * np.pi * 0.16**2  # fraction of the frame
 _MIN_LEVEL = 60.0
+# ... and whose outline overlaps its best-fitting ideal shape by IoU >= 0.5. Real frames fit at 0.95 or more,
+# generated objects at 0.65 or more; a bright line along the edge of an otherwise empty frame (a generator
+# artefact) at 0.2.
+_MIN_FIT = 0.5
 
 
 def shape_sdf(shape: int, cy: np.ndarray, cx: np.ndarray, radius: np.ndarray, height: int,
@@ -67,7 +71,8 @@ class BouncingShapes(ProceduralVideos):
 
     def frame_scores(self, frames: np.ndarray) -> np.ndarray:
         """Colour share of the region's mean colour times the IoU with an equal-area ideal of each shape; 0 for a
-        frame whose region is too small or too faint to be an object (``_MIN_AREA``, ``_MIN_LEVEL``)."""
+        frame whose region is too small, too faint or too unlike every shape to be an object (``_MIN_AREA``,
+        ``_MIN_LEVEL``, ``_MIN_FIT``)."""
         m_frames, h, w, c = frames.shape
         mask, _ = foreground(frames.max(axis=-1))
         m = moments(mask)
@@ -78,7 +83,8 @@ class BouncingShapes(ProceduralVideos):
         radius = np.sqrt(m.area / np.pi)
         visible = (m.area >= _MIN_AREA * h * w) & (rgb.max(axis=1) >= _MIN_LEVEL)
         scores = np.zeros((m_frames, self.num_classes))
-        for shape in range(len(SHAPES)):
-            fit = iou(mask, shape_sdf(shape, m.cy, m.cx, radius, h, w) > 0)
+        fits = np.stack([iou(mask, shape_sdf(shape, m.cy, m.cx, radius, h, w) > 0) for shape in range(len(SHAPES))])
+        visible &= fits.max(axis=0) >= _MIN_FIT
+        for shape, fit in enumerate(fits):
             scores[:, shape * len(COLOURS) : (shape + 1) * len(COLOURS)] = fit[:, None] * colour_share
         return scores * visible[:, None]
