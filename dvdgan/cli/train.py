@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from dvdgan.training.distributed import shutdown_distributed
     from dvdgan.training.loop import NonFiniteLossError, train
 
+    finished = False
     try:
         cfg, run_dir = resolve(args)
         if args.dry_run:
@@ -108,9 +109,10 @@ def run(args: argparse.Namespace) -> int:
             print(cfg.to_yaml(), end="")
             return 0
         result = train(cfg, run_dir, resume=args.resume, quiet=args.quiet)  # prints where it starts and ends
+        finished = True
     except (ValueError, CheckpointError, NonFiniteLossError) as exc:
         raise UserError(str(exc)) from None
     finally:
-        shutdown_distributed()  # a torchrun rank leaves its process group before the interpreter exits
+        shutdown_distributed(finished)  # a torchrun rank leaves its process group before the interpreter exits
     # Stopped by a signal: the shell's 128 + N, so a scheduler does not take the run for finished.
     return 128 + result.stop_signal if result.stop_signal else 0

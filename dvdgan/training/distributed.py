@@ -65,10 +65,18 @@ def init_distributed(device_name: str) -> tuple[DistInfo, torch.device]:
     return info, device
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(finished: bool = True) -> None:
     """Leave the process group, if any: gloo and NCCL threads still alive at interpreter exit can abort the
-    process after its work is done, and torch warns about a group that was never destroyed."""
-    if dist.is_available() and dist.is_initialized():
+    process after its work is done, and torch warns about a group that was never destroyed.
+
+    ``finished``: every rank got here normally, so they meet at a barrier first and none closes its connections
+    while a peer still uses them. After an error a peer may never arrive, and destroying the group could hang
+    too, so the group is left to the interpreter's exit.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if finished:
+        dist.barrier()
         dist.destroy_process_group()
 
 
