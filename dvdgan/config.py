@@ -209,7 +209,8 @@ class TrainConfig:
     # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
     class_loss: float = 0.0
     # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
-    # classify without asking G to be classified (docs/results.md section 13). Paper: unused.
+    # classify without asking G to be classified (docs/results.md section 13). Like the cap below, it only acts
+    # when class_loss > 0. Paper: unused.
     class_loss_g: float | None = None
     # [ours flag] G's class loss gives no gradient where it is worse than logits that say nothing (cross-entropy
     # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
