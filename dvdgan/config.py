@@ -48,10 +48,10 @@ class GeneratorConfig:
     # ranks (cross-replica BN) rather than each rank's micro-batch. Gradient accumulation still splits them: BN
     # sees micro_batch x world_size clips (docs/architecture.md section 4). No effect in one process.
     cross_replica_bn: bool = True
-    # [ours flag] smallest gradient of G's output tanh, which is 1 - y^2 and vanishes where y = -1 or 1. On a black
-    # background a class that G once draws as an empty clip sits at pre-activations of -3 to -5 (gradient 0.001-
-    # 0.01): D's gradient cannot bring the object back, and the class stays empty (docs/results.md section 13).
-    # A floor keeps the forward tanh and lets the gradient through. Paper: 0 (plain tanh).
+    # [ours flag] smallest gradient of G's output tanh, which is 1 - y^2 and vanishes where y = -1 or 1. Tried
+    # because a class G draws as an empty black clip sat at pre-activations of -3 to -5 (gradient 0.001-0.01); a
+    # floor of 0.1 did not bring such classes back and made more of them (docs/results.md section 13), so it is
+    # off in every preset. The forward value stays tanh's. Paper: 0 (plain tanh).
     tanh_grad_floor: float = 0.0
 
     def __post_init__(self) -> None:
@@ -216,6 +216,11 @@ class TrainConfig:
     # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
     # (docs/results.md section 13). Paper: unused.
     class_loss_g_cap: bool = False
+
+    @property
+    def g_class_loss(self) -> float:
+        """G's weight of the class loss: ``class_loss_g``, or ``class_loss`` when that is None."""
+        return self.class_loss if self.class_loss_g is None else self.class_loss_g
     # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])

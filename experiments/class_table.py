@@ -8,6 +8,8 @@ by 0.1-0.2 between draws), with the worst class, the squares (``shapes`` classes
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -25,8 +27,9 @@ def in_loop(run: Path, steps: list[int]) -> tuple[str, str]:
 def fresh(run: Path, samples: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "eval.json"
-        status = dvdgan_main(["eval", str(run), "--metrics", "class_acc", "--num-samples", str(samples),
-                              "--json-out", str(out)])
+        with contextlib.redirect_stdout(io.StringIO()):  # eval prints its JSON too; only the table goes out
+            status = dvdgan_main(["eval", str(run), "--metrics", "class_acc", "--num-samples", str(samples),
+                                  "--json-out", str(out)])
         if status:
             raise SystemExit(status)
         found = json.loads(out.read_text())

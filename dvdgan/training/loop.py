@@ -362,10 +362,9 @@ class Trainer:
                     fake = self._generate(self.G_train, z, y, real)
                     scores, logits = self._discriminate(D, fake, y)
                     loss, terms = g_hinge_loss(scores)
-                    weight = self.cfg.train.class_loss_g
-                    weight = self.cfg.train.class_loss if weight is None else weight
-                    if logits and weight:  # G's clip should be classified as its label
-                        extra, extra_terms = class_loss(logits, y, weight, "g", self.cfg.train.class_loss_g_cap)
+                    t = self.cfg.train
+                    if logits and t.g_class_loss:  # G's clip should be classified as its label
+                        extra, extra_terms = class_loss(logits, y, t.g_class_loss, "g", t.class_loss_g_cap)
                         loss, terms = loss + extra, {**terms, **extra_terms}
                     (loss / self.layout.accum).backward()
                 self.guard.observe(loss, self.step, "generator")
