@@ -53,9 +53,14 @@ class GeneratorConfig:
     # floor of 0.1 did not bring such classes back and made more of them (docs/results.md section 13), so it is
     # off in every preset. The forward value stays tanh's. Paper: 0 (plain tanh).
     tanh_grad_floor: float = 0.0
+    # [ours flag] negative slope of G's activations (leaky ReLU); 0 is the paper's ReLU. See docs/results.md
+    # section 14 for what a dead class looks like and what this does to it.
+    relu_slope: float = 0.0
 
     def __post_init__(self) -> None:
         _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")
+        if not 0.0 <= self.relu_slope < 1.0:
+            raise ConfigError(f"model.generator.relu_slope must be in [0, 1), got {self.relu_slope}")
         if not 0.0 <= self.tanh_grad_floor <= 1.0:
             raise ConfigError(f"model.generator.tanh_grad_floor must be in [0, 1], got {self.tanh_grad_floor}")
         if self.gru_kernel % 2 != 1:
@@ -216,6 +221,11 @@ class TrainConfig:
     # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
     # (docs/results.md section 13). Paper: unused.
     class_loss_g_cap: bool = False
+    # [ours flag] weight of a mode-seeking term for G (Mao et al. 2019, MSGAN): G's batch is drawn in pairs with one
+    # label and two noises, and G is penalised by 1 / (|x1 - x2| / |z1 - z2| + eps) per pair, so a class whose clips
+    # do not change with z (a flat fill) costs G much more than a varied one. No effect in DVD-GAN-FP
+    # (model.context_frames > 0), whose clips each continue their own context. Paper: unused.
+    diversity: float = 0.0
 
     @property
     def g_class_loss(self) -> float:
@@ -237,6 +247,8 @@ class TrainConfig:
             raise ConfigError(f"train.class_loss must be a finite weight >= 0, got {self.class_loss}")
         if self.class_loss_g is not None and not 0.0 <= self.class_loss_g < float("inf"):
             raise ConfigError(f"train.class_loss_g must be a finite weight >= 0 or null, got {self.class_loss_g}")
+        if not 0.0 <= self.diversity < float("inf"):
+            raise ConfigError(f"train.diversity must be a finite weight >= 0, got {self.diversity}")
         _choice(self, "precision", ("fp32", "bf16"))
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")

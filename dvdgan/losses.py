@@ -59,3 +59,14 @@ def class_loss(
             ce = torch.where(ce > math.log(v.shape[-1]), ce.detach(), ce)
         terms[f"{prefix}_class_{name}"] = weight * ce.mean()
     return sum(terms.values()), terms
+
+
+def mode_seeking_loss(video: torch.Tensor, z: torch.Tensor, weight: float,
+                      eps: float = 1e-5) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``weight * E[1 / (mean|x1 - x2| / mean|z1 - z2| + eps)]`` over the pairs (first half, second half) of the
+    batch, which share labels (MSGAN, Mao et al. 2019; ``train.diversity``)."""
+    half = video.shape[0] // 2
+    dx = (video[:half] - video[half : 2 * half]).abs().flatten(1).mean(dim=1)
+    dz = (z[:half] - z[half : 2 * half]).abs().mean(dim=1)
+    term = weight * (1.0 / (dx / dz + eps)).mean()
+    return term, {"g_diversity": term}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from dvdgan.losses import class_loss, d_hinge_loss, g_hinge_loss
+from dvdgan.losses import class_loss, d_hinge_loss, g_hinge_loss, mode_seeking_loss
 
 
 def test_d_hinge_loss_sums_each_discriminator() -> None:
@@ -53,3 +53,18 @@ def test_capped_class_loss_gives_no_gradient_where_worse_than_saying_nothing() -
     assert torch.isclose(grads[True][0], grads[False][0])  # the same value
     assert torch.count_nonzero(grads[True][1][0]) == 0 and torch.count_nonzero(grads[False][1][0]) > 0
     assert torch.allclose(grads[True][1][1], grads[False][1][1])
+
+
+
+def test_mode_seeking_loss_is_the_inverse_distance_ratio_of_each_pair() -> None:
+    """Pairs are (i, i + B/2). Pair 0: clips differ by 0.5, noises by 1 -> 1 / 0.5; pair 1: clips by 0.25, noises
+    by 2 -> 1 / 0.125. A pair whose clips ignore z costs about 1/eps."""
+    z = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, -1.0], [-1.0, 3.0]])
+    video = torch.zeros(4, 2, 3, 4, 4)
+    video[2] = 0.5
+    video[1], video[3] = 0.1, 0.35
+    loss, terms = mode_seeking_loss(video, z, 2.0, eps=0.0)
+    assert torch.isclose(terms["g_diversity"], loss)
+    assert torch.isclose(loss, torch.tensor(2.0 * (2.0 + 8.0) / 2))
+    collapsed, _ = mode_seeking_loss(torch.zeros(2, 2, 3, 4, 4), torch.randn(2, 2), 1.0, eps=1e-5)
+    assert collapsed > 1e4

@@ -276,6 +276,23 @@ def test_tanh_grad_floor_keeps_the_output_and_floors_its_gradient(tiny_cfg) -> N
     assert torch.equal(plain(z, y), floored(z, y))
 
 
+def test_relu_slope_makes_gs_activations_leaky(tiny_cfg) -> None:
+    from dvdgan.config import ConfigError
+    from dvdgan.models.blocks import g_activation
+
+    x = torch.tensor([-2.0, 0.0, 3.0])
+    assert torch.equal(g_activation(x, 0.0), torch.tensor([0.0, 0.0, 3.0]))
+    assert torch.allclose(g_activation(x, 0.2), torch.tensor([-0.4, 0.0, 3.0]))
+    torch.manual_seed(0)
+    plain = Generator(tiny_cfg.override(["model.generator.relu_slope=0"]).model)
+    leaky = Generator(tiny_cfg.override(["model.generator.relu_slope=0.2"]).model)
+    leaky.load_state_dict(plain.state_dict())
+    z, y = torch.randn(2, tiny_cfg.model.generator.z_dim), torch.tensor([0, 1])
+    assert not torch.allclose(plain(z, y), leaky(z, y))  # same weights, other activation
+    with pytest.raises(ConfigError, match="relu_slope"):
+        tiny_cfg.override(["model.generator.relu_slope=1.0"])
+
+
 @pytest.mark.parametrize("parts", [["spatial"], ["temporal"]])
 def test_one_discriminator_alone_for_the_ablation(tiny_cfg, parts) -> None:
     cfg = tiny_cfg.override([f"model.discriminator.parts={parts}"]).model

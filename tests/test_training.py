@@ -331,7 +331,8 @@ def test_mismatched_labels_are_negatives_for_both_discriminators(tmp_path: Path)
 def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
     from dvdgan.config import ConfigError
 
-    result = train(micro_cfg("train.steps=2", "train.class_loss=0.5"), tmp_path / "run", quiet=True)
+    result = train(micro_cfg("train.steps=2", "train.class_loss=0.5", "train.diversity=0"), tmp_path / "run",
+                   quiet=True)
     record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
     parts = ("spatial", "temporal")
     assert all(record[f"{p}_class_{k}"] > 0 for p in ("d", "g") for k in parts)
@@ -348,7 +349,7 @@ def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
 
 def test_class_loss_g_weights_the_generators_side_alone(tmp_path: Path) -> None:
     def last_record(name: str, *sets: str) -> dict:
-        cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", *sets)
+        cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.diversity=0", *sets)
         run = train(cfg, tmp_path / name, quiet=True).run_dir
         return json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
 
@@ -361,6 +362,24 @@ def test_class_loss_g_weights_the_generators_side_alone(tmp_path: Path) -> None:
     # the cap removes gradient only: at step 1 its reported value is the uncapped one
     capped = last_record("cap", "train.class_loss_g=null", "train.class_loss_g_cap=true")
     assert abs(capped["g_class_spatial"] - same["g_class_spatial"]) < 1e-5
+
+
+def test_diversity_term_joins_gs_loss_with_paired_labels(tmp_path: Path, monkeypatch) -> None:
+    from dvdgan.config import ConfigError
+    from dvdgan.models import Generator
+
+    seen = []
+    forward = Generator.forward
+    monkeypatch.setattr(Generator, "forward", lambda self, z, y=None, *a, **k: seen.append(y) or forward(
+        self, z, y, *a, **k))
+    result = train(micro_cfg("train.steps=1", "train.batch_size=4", "train.diversity=0.5"), tmp_path, quiet=True)
+    record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+    assert record["g_diversity"] > 0
+    assert abs(record["loss_g"] - sum(v for k, v in record.items() if k.startswith("g_"))) < 1e-4
+    trained = [y for y in seen if y is not None and y.requires_grad is False and len(y) == 4]
+    assert any(torch.equal(y[:2], y[2:]) for y in trained)  # G's step draws its labels in pairs
+    with pytest.raises(ConfigError, match="diversity"):
+        micro_cfg("train.diversity=-1")
 
 
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])

@@ -15,6 +15,11 @@ from dvdgan.models.checkpointing import Checkpointable, run_checkpointed
 from dvdgan.models.layers import ClassConditionalBN, sn_conv2d, sn_conv3d
 
 
+def g_activation(x: torch.Tensor, slope: float) -> torch.Tensor:
+    """The generator's activation: ReLU [paper], or leaky ReLU with ``slope`` > 0 (``model.generator.relu_slope``)."""
+    return F.leaky_relu(x, slope) if slope > 0 else torch.relu(x)
+
+
 class GBlock(nn.Module):
     """CBN -> ReLU -> (up x2) -> conv3x3 -> CBN -> ReLU -> conv3x3, skip: (up x2) -> conv1x1 (if needed).
 
@@ -37,9 +42,10 @@ class GBlock(nn.Module):
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
         cross_replica_bn: bool = False,
+        relu_slope: float = 0.0,  # leaky ReLU's negative slope; 0 = ReLU [paper]
     ):
         super().__init__()
-        self.upsample = upsample
+        self.upsample, self.relu_slope = upsample, relu_slope
         bn = {"cond_dim": cond_dim, "num_frames": num_frames, "pool_time": pool_time, "eps": bn_eps,
               "momentum": bn_momentum, "cross_replica": cross_replica_bn}
         self.bn1 = ClassConditionalBN(in_ch, **bn)
@@ -52,8 +58,8 @@ class GBlock(nn.Module):
         return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False) if self.upsample else x
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(self._up(torch.relu(self.bn1(x, cond))))
-        h = self.conv2(torch.relu(self.bn2(h, cond)))
+        h = self.conv1(self._up(g_activation(self.bn1(x, cond), self.relu_slope)))
+        h = self.conv2(g_activation(self.bn2(h, cond), self.relu_slope))
         skip = x if self.shortcut is None else self.shortcut(x)
         return h + self._up(skip)
 

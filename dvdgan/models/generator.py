@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from dvdgan.config import ModelConfig
-from dvdgan.models.blocks import GBlock
+from dvdgan.models.blocks import GBlock, g_activation
 from dvdgan.models.checkpointing import Checkpointable, run_checkpointed
 from dvdgan.models.convgru import ConvGRU
 from dvdgan.models.encoder import ContextEncoder
@@ -45,7 +45,7 @@ class GeneratorLevel(Checkpointable):
         super().__init__()
         g = cfg.generator
         bn = {"pool_time": g.bn_pool_time, "bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum,
-              "cross_replica_bn": g.cross_replica_bn}
+              "cross_replica_bn": g.cross_replica_bn, "relu_slope": g.relu_slope}
         self.gru = ConvGRU(in_ch, in_ch, g.gru_kernel, g.gru_update_bias)  # [ours] hidden width = level input width
         self.block1 = GBlock(in_ch, in_ch, cond_dim, num_frames, upsample=False, **bn)
         self.block2 = GBlock(in_ch, out_ch, cond_dim, num_frames, upsample=True, **bn)
@@ -143,7 +143,7 @@ class Generator(nn.Module):
             h0 = initial_states[i] if initial_states is not None else None
             x = level(x, cond, h0, steps=self.num_frames if i == 0 else None)
         t = self.num_frames
-        h = torch.relu(self.head_bn(x.flatten(0, 1), cond))
+        h = g_activation(self.head_bn(x.flatten(0, 1), cond), self.cfg.generator.relu_slope)
         video = floored_tanh(self.head_conv(h), self.cfg.generator.tanh_grad_floor)
         return video.unflatten(0, (b, t))  # [B, T, 3, H, W]
 

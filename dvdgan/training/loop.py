@@ -26,7 +26,14 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
-from dvdgan.losses import class_loss, d_hinge_loss, d_mismatch_loss, d_negative_loss, g_hinge_loss
+from dvdgan.losses import (
+    class_loss,
+    d_hinge_loss,
+    d_mismatch_loss,
+    d_negative_loss,
+    g_hinge_loss,
+    mode_seeking_loss,
+)
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
@@ -358,11 +365,18 @@ class Trainer:
             for last in self._micro_steps(phase):
                 real, real_y = self._next_real() if self.context_frames else (None, None)
                 z, y = self._fake_inputs(self.layout.micro, real_y)
+                t = self.cfg.train
+                diversity = t.diversity if not self.context_frames else 0.0
+                if diversity and y is not None:
+                    half = y.shape[0] // 2  # pairs (i, i + half) share a label for the mode-seeking term
+                    y = torch.cat([y[:half], y[:half], y[2 * half :]])
                 with self._no_sync(self.G_train, last), self.autocast:
                     fake = self._generate(self.G_train, z, y, real)
                     scores, logits = self._discriminate(D, fake, y)
                     loss, terms = g_hinge_loss(scores)
-                    t = self.cfg.train
+                    if diversity:
+                        extra, extra_terms = mode_seeking_loss(fake.float(), z, diversity)
+                        loss, terms = loss + extra, {**terms, **extra_terms}
                     if logits and t.g_class_loss:  # G's clip should be classified as its label
                         extra, extra_terms = class_loss(logits, y, t.g_class_loss, "g", t.class_loss_g_cap)
                         loss, terms = loss + extra, {**terms, **extra_terms}
