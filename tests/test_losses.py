@@ -55,7 +55,6 @@ def test_capped_class_loss_gives_no_gradient_where_worse_than_saying_nothing() -
     assert torch.allclose(grads[True][1][1], grads[False][1][1])
 
 
-
 def test_mode_seeking_loss_is_the_inverse_distance_ratio_of_each_pair() -> None:
     """Pairs are (i, i + B/2). Pair 0: clips differ by 0.5, noises by 1 -> 1 / 0.5; pair 1: clips by 0.25, noises
     by 2 -> 1 / 0.125. A pair whose clips ignore z costs about 1/eps."""
