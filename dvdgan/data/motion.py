@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from dvdgan.data.analysis import clip_chunks, foreground, moments, slope
+from dvdgan.data.judge import ObjectSpec
+from dvdgan.data.objects import FrameObjects
 from dvdgan.data.procedural import NO_CLASS, ProceduralVideos
 from dvdgan.data.render import coverage, ellipse_sdf, paint, polygon_sdf, transform_points
 
@@ -23,6 +25,10 @@ OBJECTS = ("bar", "ellipse", "arrow")
 _SHIFT, _SHIFT_STEP = 0.25, 0.06
 _TURN, _TURN_STEP = np.pi / 2, np.pi / 12
 _ZOOM, _ZOOM_STEP = np.log(1.6), np.log(1.12)
+_LENGTH, _ASPECT, _LEVEL = (0.13, 0.17), (2.0, 3.0), 200.0  # half-length (of the frame), length / width, colour
+_JUDGE_ELONGATION = (1.5, 4.5)  # the strict judge's range of the moments' aspect (real: 2.0-3.7)
+_JUDGE_STRENGTH = 0.35  # least share of full strength of the label's motion (real: 0.7-1.0)
+_JUDGE_WOBBLE = 0.04  # largest distance of the centroid from its straight line, fraction of the frame
 _BAR = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]])  # local (across, along) corners
 _ARROW = np.array([[0.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
 
@@ -49,14 +55,14 @@ class MotionClasses(ProceduralVideos):
         size = min(h, w)
         # The scene: drawn before (and independently of) the motion.
         kind = OBJECTS[rng.integers(len(OBJECTS))]
-        half_length = rng.uniform(0.13, 0.17) * size
-        half_width = half_length / rng.uniform(2.0, 3.0)
+        half_length = rng.uniform(*_LENGTH) * size
+        half_width = half_length / rng.uniform(*_ASPECT)
         angle0 = rng.uniform(0, np.pi) if kind != "arrow" else rng.uniform(-np.pi, np.pi)
         # A wide spread of positions hides whether a single frame belongs to a translation; the object stays inside
         # the frame at every step.
         cy0, cx0 = (h - 1) / 2 + rng.uniform(-0.15, 0.15) * size, (w - 1) / 2 + rng.uniform(-0.15, 0.15) * size
         colour = rng.uniform(0, 255, 3)
-        colour[rng.integers(3)] = rng.uniform(200, 255)
+        colour[rng.integers(3)] = rng.uniform(_LEVEL, 255)
         strength = rng.uniform(0.7, 1.0)
 
         progress = np.linspace(-0.5, 0.5, t, dtype=np.float32) if t > 1 else np.zeros(1, np.float32)
@@ -97,21 +103,67 @@ class MotionClasses(ProceduralVideos):
 
     @staticmethod
     def _decide(area: np.ndarray, cy: np.ndarray, cx: np.ndarray, angle: np.ndarray, size: int) -> int:
-        frames = len(area)
         seen = np.flatnonzero(area > 0)
         if seen.size < 2:
             return NO_CLASS
-        shift, turn, zoom = motion_amounts(frames, size)
-        area, cy, cx, angle = area[seen], cy[seen], cx[seen], angle[seen]
-        # Orientation is defined modulo pi: unwrap frame-to-frame steps into (-pi/2, pi/2].
-        steps = (np.diff(angle) + np.pi / 2) % np.pi - np.pi / 2
-        turned = np.concatenate([[0.0], np.cumsum(steps)])
-        span = frames - 1  # fitted change over the whole clip
-        dy, dx = slope(cy, seen) * span, slope(cx, seen) * span
-        d_angle, d_log_area = slope(turned, seen) * span, slope(np.log(area), seen) * span
-        evidence = {
-            "down": dy / shift, "up": -dy / shift, "right": dx / shift, "left": -dx / shift,
-            "clockwise": d_angle / turn, "counter-clockwise": -d_angle / turn,
-            "zoom in": d_log_area / (2 * zoom), "zoom out": -d_log_area / (2 * zoom),
-        }
+        evidence = motion_evidence(area, cy, cx, angle, size, seen)
         return MOTIONS.index(max(evidence, key=evidence.get))
+
+    # The strict judge [dvdgan.data.judge]
+    def object_spec(self) -> ObjectSpec:
+        size, t = min(self.height, self.width), self.num_frames
+        zoom = np.exp(motion_amounts(t, size)[2])  # the largest area factor either side of the middle frame
+        small, large = _LENGTH[0] * size, _LENGTH[1] * size
+        # arrow: 2 * half_length * half_width; bar: 4 * half_length * half_width; half_width = length / aspect
+        area = (2 * small * small / _ASPECT[1] / zoom, 4 * large * large / _ASPECT[0] * zoom)
+        # Real objects keep their shape from one frame to the next at a persistence of >= 0.70 (thin bars turning
+        # at 32x32, resampled bilinearly) and their area within 1.35x of its log-linear trend; a thin bar at an
+        # angle can break at half brightness at 32x32 (3 of 400 clips), so pieces 1 pixel apart are one
+        return ObjectSpec(level=_LEVEL, area=area, max_radius=large * np.sqrt(zoom), min_persistence=0.6,
+                          max_area_swing=1.35, similarity=True, area_trend=True, join=1)
+
+    def colour_wrong(self, objs: FrameObjects, label: int) -> bool:
+        return False  # any bright colour is a real one; a colour that changes is caught by the judge itself
+
+    def shape_wrong(self, objs: FrameObjects, label: int) -> bool:
+        """Real objects are elongated (aspect 2-3; moments read 2.0-3.7) and keep their elongation."""
+        e = objs.elongation
+        return bool((e < _JUDGE_ELONGATION[0]).any() or (e > _JUDGE_ELONGATION[1]).any() or e.max() > 1.5 * e.min())
+
+    def track_reason(self, objs: FrameObjects, label: int) -> str | None:
+        """The label's motion must carry at least 35% of its full strength (real: 70-100%), be the strongest, no
+        other motion may reach 35%, and the centroid must follow a straight line (a translation at constant speed,
+        or none) to within 4% of the frame."""
+        size = min(self.height, self.width)
+        evidence = motion_evidence(objs.area, objs.cy, objs.cx, objs.angle, size, np.arange(len(objs.area)))
+        own = evidence.pop(MOTIONS[label])
+        other = max(evidence.values())  # the opposite motion included: moving the wrong way is a wrong motion
+        if other >= _JUDGE_STRENGTH and other > own:
+            return "wrong motion"
+        if own < _JUDGE_STRENGTH:
+            return "does not travel"
+        if other >= _JUDGE_STRENGTH:
+            return "wrong motion"  # a second motion on top of the right one
+        t = np.arange(len(objs.cy))
+        residual = [v - np.polyval(np.polyfit(t, v, 1), t) for v in (objs.cy, objs.cx)]
+        return "wrong motion" if np.hypot(*residual).max() > _JUDGE_WOBBLE * size else None
+
+
+def motion_evidence(area: np.ndarray, cy: np.ndarray, cx: np.ndarray, angle: np.ndarray, size: int,
+                    seen: np.ndarray) -> dict[str, float]:
+    """Each motion's fitted amount over the clip relative to its full strength, from the object's moments in the
+    frames ``seen`` (of ``len(area)``): 1 for a full-strength real motion, about 0 for motions it does not make."""
+    frames = len(area)
+    shift, turn, zoom = motion_amounts(frames, size)
+    area, cy, cx, angle = area[seen], cy[seen], cx[seen], angle[seen]
+    # Orientation is defined modulo pi: unwrap frame-to-frame steps into (-pi/2, pi/2].
+    steps = (np.diff(angle) + np.pi / 2) % np.pi - np.pi / 2
+    turned = np.concatenate([[0.0], np.cumsum(steps)])
+    span = frames - 1  # fitted change over the whole clip
+    dy, dx = slope(cy, seen) * span, slope(cx, seen) * span
+    d_angle, d_log_area = slope(turned, seen) * span, slope(np.log(area), seen) * span
+    return {
+        "down": dy / shift, "up": -dy / shift, "right": dx / shift, "left": -dx / shift,
+        "clockwise": d_angle / turn, "counter-clockwise": -d_angle / turn,
+        "zoom in": d_log_area / (2 * zoom), "zoom out": -d_log_area / (2 * zoom),
+    }

@@ -13,6 +13,8 @@ import torch
 import torch.utils.data
 
 from dvdgan.data.analysis import clip_chunks
+from dvdgan.data.judge import ObjectSpec, judge_clips
+from dvdgan.data.objects import FrameObjects
 
 NO_CLASS = -1  # what the class rules return for a clip that shows no object: it matches no label
 
@@ -99,6 +101,27 @@ class ProceduralVideos(torch.utils.data.Dataset):
             evidence = self.frame_scores(chunk.reshape(n * t, *chunk.shape[2:])).reshape(n, t, -1).sum(axis=1)
             out.append(np.where(evidence.max(axis=1) > 0, evidence.argmax(axis=1), NO_CLASS))
         return np.concatenate(out).astype(np.int64)
+
+    # The strict judge (dvdgan.data.judge): what the data's real objects are, and the data's own checks.
+    def object_spec(self) -> ObjectSpec:
+        raise NotImplementedError
+
+    def colour_wrong(self, objs: FrameObjects, label: int) -> bool:
+        """True when the object's core colour is not one the data gives class ``label``."""
+        raise NotImplementedError
+
+    def shape_wrong(self, objs: FrameObjects, label: int) -> bool:
+        """True when the object's outline, in some frame, is not one the data gives class ``label``."""
+        raise NotImplementedError
+
+    def track_reason(self, objs: FrameObjects, label: int) -> str | None:
+        """``does not travel`` or ``wrong motion`` when the object's track is not one the data could give
+        class ``label``; None when it is."""
+        raise NotImplementedError
+
+    def judge(self, clips: np.ndarray, labels: np.ndarray) -> list[str | None]:
+        """The strict judge's verdict on each clip: None (a real-looking clip of its label) or the reason."""
+        return judge_clips(self, clips, labels)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(num_frames={self.num_frames}, resolution=({self.height}, {self.width}), "

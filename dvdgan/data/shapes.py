@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from dvdgan.data.analysis import foreground, iou, moments
+from dvdgan.data.judge import ObjectSpec, bounce_track_reason
+from dvdgan.data.objects import FrameObjects, soft_iou
 from dvdgan.data.procedural import ProceduralVideos
 from dvdgan.data.render import bounce, circle_sdf, coverage, paint, polygon_sdf
 
@@ -31,6 +33,14 @@ _MIN_LEVEL = 60.0
 # generated objects at 0.65 or more; a bright line along the edge of an otherwise empty frame (a generator
 # artefact) at 0.2.
 _MIN_FIT = 0.5
+_RADIUS = (0.16, 0.22)  # equal-area radius, fraction of the frame
+_SPEED = (0.04, 0.08)  # fraction of the frame per step
+_LEVEL, _OTHER_LEVEL = 180.0, 60.0  # the colour's channel is >= 180, the other two <= 60
+# The strict judge [dvdgan.data.judge]: its class shape must fit the object better than the other two, at IoU
+# >= 0.8 in every frame (real objects fit at >= 0.9 at 32x32, see tests/test_judge.py); the other two channels stay
+# below 0.45 of the colour's (real: <= 0.33).
+_JUDGE_FIT = 0.85
+_JUDGE_OTHER = 0.45
 
 
 def shape_sdf(shape: int, cy: np.ndarray, cx: np.ndarray, radius: np.ndarray, height: int,
@@ -56,16 +66,16 @@ class BouncingShapes(ProceduralVideos):
         shape, colour = divmod(label, len(COLOURS))
         h, w, t = self.height, self.width, self.num_frames
         size = min(h, w)
-        radius = max(rng.uniform(0.16, 0.22) * size, 2.5)
+        radius = max(rng.uniform(*_RADIUS) * size, 2.5)
         extent = radius * {"square": _SQUARE_HALF, "circle": 1.0, "triangle": _TRIANGLE_R}[SHAPES[shape]]
         low = np.array([extent, extent], np.float32)
         high = np.array([h - 1 - extent, w - 1 - extent], np.float32)
         start = low + rng.random(2, dtype=np.float32) * (high - low)
         heading = rng.uniform(0, 2 * np.pi)
-        velocity = rng.uniform(0.04, 0.08) * size * np.array([np.sin(heading), np.cos(heading)], np.float32)
+        velocity = rng.uniform(*_SPEED) * size * np.array([np.sin(heading), np.cos(heading)], np.float32)
         path = bounce(start, velocity, low, high, t)
-        rgb = rng.uniform(0, 60, 3)
-        rgb[colour] = rng.uniform(180, 255)
+        rgb = rng.uniform(0, _OTHER_LEVEL, 3)
+        rgb[colour] = rng.uniform(_LEVEL, 255)
         sdf = shape_sdf(shape, path[:, 0], path[:, 1], np.full(t, radius, np.float32), h, w)
         return paint(coverage(sdf), rgb)
 
@@ -88,3 +98,29 @@ class BouncingShapes(ProceduralVideos):
         for shape, fit in enumerate(fits):
             scores[:, shape * len(COLOURS) : (shape + 1) * len(COLOURS)] = fit[:, None] * colour_share
         return scores * visible[:, None]
+
+    def object_spec(self) -> ObjectSpec:
+        size = min(self.height, self.width)
+        low, high = (max(f * size, 2.5) for f in _RADIUS)
+        # A real object keeps its area to within 1.2x of itself (rasterised outlines) and its shape from one
+        # frame to the next at a persistence of >= 0.86 at 32x32 (bilinear resampling of sub-pixel moves)
+        return ObjectSpec(level=_LEVEL, area=(np.pi * low**2, np.pi * high**2), max_radius=_TRIANGLE_R * high,
+                          min_persistence=0.75, max_area_swing=1.2)
+
+    def colour_wrong(self, objs: FrameObjects, label: int) -> bool:
+        colour = objs.colour.mean(axis=0)
+        others = np.delete(colour, label % len(COLOURS))
+        return bool(colour.argmax() != label % len(COLOURS) or others.max() > _JUDGE_OTHER * colour.max())
+
+    def shape_wrong(self, objs: FrameObjects, label: int) -> bool:
+        h, w = self.height, self.width
+        radius = np.sqrt(objs.area / np.pi)
+        fits = np.stack([soft_iou(objs.cover, coverage(shape_sdf(k, objs.cy, objs.cx, radius, h, w)))
+                         for k in range(len(SHAPES))])
+        own = fits[label // len(COLOURS)]
+        return bool((own < _JUDGE_FIT).any() or (own < fits.max(axis=0)).any())
+
+    def track_reason(self, objs: FrameObjects, label: int) -> str | None:
+        size = min(self.height, self.width)
+        reach = self.object_spec().max_radius  # a triangle's centroid bounces at its circumradius from a wall
+        return bounce_track_reason(objs, (_SPEED[0] * size, _SPEED[1] * size), (reach, reach))

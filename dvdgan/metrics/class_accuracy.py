@@ -1,11 +1,16 @@
 """Analytic class accuracy for the procedural datasets (docs/architecture.md sections 7 and 10): does a sample show the
-class it was conditioned on? Per-class results are reported so that a dropped class is visible."""
+class it was conditioned on? Per-class results are reported so that a dropped class is visible.
+
+``judged_accuracy`` is what ``class_acc`` reports: a clip is correct only when the data's strict judge
+(``dvdgan.data.judge``) accepts it as a real-looking clip of its label; every rejected clip is counted under its
+reason, per class. ``class_accuracy`` scores the data's lenient class rule (``classify``), which only asks which
+class a clip resembles most."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -15,12 +20,14 @@ import torch
 class ClassAccuracy:
     """`overall`: fraction of samples whose predicted class equals the conditioning class;
     `per_class[c]`: the same among samples conditioned on class c (nan if none); `counts[c]`: those samples;
-    `no_object`: fraction of samples in which the class rule found nothing to classify (prediction -1)."""
+    `no_object`: fraction of samples in which the class rule found nothing to classify (prediction -1), or that the
+    judge found empty; `reasons[r][c]`: samples of class c that the judge rejected for reason r."""
 
     overall: float
     per_class: tuple[float, ...]
     counts: tuple[int, ...]
     no_object: float = 0.0
+    reasons: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def worst(self) -> float:
@@ -31,6 +38,8 @@ class ClassAccuracy:
         """Flat dict for metrics.jsonl: overall, worst class, and one entry per class."""
         out = {prefix: self.overall, f"{prefix}_worst": self.worst, f"{prefix}_no_object": self.no_object}
         out.update({f"{prefix}/{c}": a for c, a in enumerate(self.per_class)})
+        total = max(sum(self.counts), 1)
+        out.update({f"{prefix}_reject/{r}": sum(n) / total for r, n in self.reasons.items()})
         return out
 
 
@@ -62,6 +71,25 @@ def class_accuracy(predicted: np.ndarray | torch.Tensor | Sequence[int],
     hits = np.bincount(y, weights=correct, minlength=num_classes)
     per_class = tuple(float(h / n) if n else math.nan for h, n in zip(hits, counts, strict=True))
     return ClassAccuracy(float(correct.mean()), per_class, tuple(int(n) for n in counts), float((pred < 0).mean()))
+
+
+def judged_accuracy(verdicts: Sequence[str | None], labels: np.ndarray | torch.Tensor | Sequence[int],
+                    num_classes: int) -> ClassAccuracy:
+    """Accuracy from the judge's verdicts (None: accepted, else the reason), with rejections counted per reason
+    and class (only reasons that occurred)."""
+    y = _labels(labels)
+    if len(verdicts) != len(y) or len(y) == 0:
+        raise ValueError(f"need equally many verdicts and labels (>0), got {len(verdicts)} and {len(y)}")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes})")
+    accepted = np.array([v is None for v in verdicts])
+    counts = np.bincount(y, minlength=num_classes)
+    hits = np.bincount(y, weights=accepted, minlength=num_classes)
+    per_class = tuple(float(h / n) if n else math.nan for h, n in zip(hits, counts, strict=True))
+    reasons = {r: tuple(int(n) for n in np.bincount(y[[v == r for v in verdicts]], minlength=num_classes))
+               for r in dict.fromkeys(v for v in verdicts if v is not None)}
+    empty = sum(reasons.get("empty", ())) / len(y)
+    return ClassAccuracy(float(accepted.mean()), per_class, tuple(int(n) for n in counts), empty, reasons)
 
 
 def format_class_accuracy(acc: ClassAccuracy, class_names: Sequence[str] | None = None) -> str:
