@@ -68,7 +68,7 @@ class GeneratorConfig:
 
 
 D_PARTS = ("spatial", "temporal")  # D_S, D_T
-TEMPORAL_INPUTS = ("frames", "differences")
+TEMPORAL_INPUTS = ("frames", "differences", "both")
 
 
 @dataclass
@@ -82,7 +82,8 @@ class DiscriminatorConfig:
     # and its ReLUs die within ~200 steps (a constant score: no signal about motion); see docs/results.md.
     temporal_ch: int = 0
     # [ours flag] what D_T sees: "frames" (the paper) or "differences" x[t+1] - x[t] of the pooled frames, so that
-    # D_T judges motion alone and cannot separate real from fake by appearance, which is D_S's job
+    # D_T judges motion alone and cannot separate real from fake by appearance, which is D_S's job; or "both":
+    # each frame x[t+1] stacked with its difference (6 channels), so D_T sees what moves and whether it stays itself
     temporal_input: str = "frames"
     temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
     # [paper] both; one alone is the ablation of which discriminator teaches what (D_S: frames, D_T: motion)
@@ -265,7 +266,7 @@ class TrainConfig:
 class EvalConfig:
     """In-loop and ``dvdgan eval`` metrics [docs/architecture.md section 7]."""
 
-    # fvd | is | kvd | class_acc | motion; for DVD-GAN-FP also psnr_ssim and context_colour
+    # fvd | is | kvd | class_acc | motion | travel; for DVD-GAN-FP also psnr_ssim and continuation
     metrics: list[str] = field(default_factory=lambda: ["fvd"])
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
@@ -276,7 +277,10 @@ class EvalConfig:
     standing_stats: int = 0
 
     def __post_init__(self) -> None:
-        valid = ("fvd", "is", "kvd", "class_acc", "motion", "psnr_ssim", "context_colour")
+        valid = ("fvd", "is", "kvd", "class_acc", "motion", "travel", "psnr_ssim", "continuation")
+        # context_colour (a correlation of colours across clips, kinder than the eye) was replaced by continuation;
+        # configs stored in older checkpoints and exports still load
+        self.metrics = list(dict.fromkeys("continuation" if m == "context_colour" else m for m in self.metrics))
         bad = [m for m in self.metrics if m not in valid]
         if bad:
             raise ConfigError(f"eval.metrics: unknown {bad}; choose from {valid}")

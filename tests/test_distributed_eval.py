@@ -26,8 +26,8 @@ COMMON = ["model.resolution=16", "model.num_frames=9", "model.generator.ch=2", "
 # 10 sample clips and 20 FVD clips (IS: 10 splits of 2) split 5/5 and 10/10 over the ranks, in batches of 3: other
 # batches than one process's.
 CASES = {
-    "synthesis": (["eval.standing_stats=6"], ["class_acc", "motion", "fvd", "is"]),
-    "fp": (["model.context_frames=2"], ["psnr_ssim", "context_colour", "class_acc", "kvd"]),
+    "synthesis": (["eval.standing_stats=6"], ["class_acc", "motion", "travel", "fvd", "is"]),
+    "fp": (["model.context_frames=2"], ["psnr_ssim", "continuation", "class_acc", "kvd"]),
 }
 
 

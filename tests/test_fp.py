@@ -98,11 +98,15 @@ def test_fp_training_resume_and_sampling(tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match="pass --context"):  # a user's own data: the clips must be given
         _built_in_contexts(cfg.override(["data.source=folder:/nowhere"]))
-    # FP evaluation: PSNR/SSIM per predicted frame against the real future, colour agreement with the context.
+    # FP evaluation: PSNR/SSIM per predicted frame against the real future; the context's object kept, with the
+    # repeat-the-last-frame and real-future baselines (which keep it in every frame).
     report = tmp_path / "eval.json"
-    assert main(["eval", str(tmp_path / "full"), "--metrics", "psnr_ssim,context_colour,class_acc",
+    assert main(["eval", str(tmp_path / "full"), "--metrics", "psnr_ssim,continuation,class_acc",
                  "--num-samples", "8", "--json-out", str(report)]) == 0
     results = json.loads(report.read_text())
     predicted = cfg.model.num_frames - cfg.model.context_frames
     assert len(results["psnr_per_frame"]) == predicted and len(results["ssim_per_frame"]) == predicted
-    assert -1.0 <= results["context_colour"] <= 1.0 and 0.0 <= results["class_acc"] <= 1.0
+    assert 0.0 <= results["continuation_kept"] <= 1.0 and 0.0 <= results["class_acc"] <= 1.0
+    # (at 16x16 a thin object's brightness varies with its sub-pixel position: the real future is not always "kept")
+    assert results["continuation_real_kept"] >= 0.9 and results["continuation_real_track_error"] == 0.0
+    assert len(results["continuation_kept_per_frame"]) == predicted

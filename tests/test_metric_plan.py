@@ -24,8 +24,8 @@ def videos(tmp_path):
 
 
 def test_built_in_data_keeps_the_preset_choice() -> None:
-    cfg, _ = _fit("small", "shapes")  # 16 frames, but procedural: class accuracy, not FVD
-    assert cfg.eval.metrics == ["class_acc", "motion"] and cfg.eval.protocol == "fvd2048_16f"
+    cfg, _ = _fit("small", "shapes")  # 16 frames, but procedural: class accuracy and travel, not FVD
+    assert cfg.eval.metrics == ["class_acc", "motion", "travel"] and cfg.eval.protocol == "fvd2048_16f"
 
 
 def test_video_data_gets_motion_and_a_small_fvd(videos) -> None:

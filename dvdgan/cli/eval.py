@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", help=MODEL_HELP)
     p.add_argument("--data", default=None, help="real data spec (default: the run's data.source)")
     p.add_argument("--metrics", default=None,
-                   help="comma-separated: fvd,is,kvd,class_acc,motion,psnr_ssim,context_colour (default: eval.metrics)")
+                   help="comma-separated: fvd,is,kvd,class_acc,motion,travel,psnr_ssim,continuation "
+                        "(default: eval.metrics)")
     p.add_argument("--protocol", default=None, help="FVD protocol, e.g. fvd2048_16f (default: eval.protocol)")
     p.add_argument("--num-samples", type=int, default=None, help="generated clips for class_acc and motion")
     p.add_argument("--batch-size", type=int, default=None)

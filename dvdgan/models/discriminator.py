@@ -129,8 +129,9 @@ class TemporalDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.discriminator
-        self.pool, self.differences = d.temporal_pool, d.temporal_input == "differences"
-        widths = discriminator_widths(cfg.resolution // d.temporal_pool, d.temporal_ch or d.ch, cfg.channels)
+        self.pool, self.input = d.temporal_pool, d.temporal_input
+        channels = cfg.channels * (2 if self.input == "both" else 1)
+        widths = discriminator_widths(cfg.resolution // d.temporal_pool, d.temporal_ch or d.ch, channels)
         n3d = min(d.temporal_3d_blocks, len(widths))
         self.blocks3d = nn.ModuleList(
             DBlock(i, o, down, preactivation=n > 0, dims=3) for n, (i, o, down) in enumerate(widths[:n3d])
@@ -145,8 +146,10 @@ class TemporalDiscriminator(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         b, t = video.shape[:2]
         x = F.avg_pool2d(video.flatten(0, 1), self.pool).unflatten(0, (b, t))  # [B, T, C, H/2, W/2]
-        if self.differences:
-            x, t = x[:, 1:] - x[:, :-1], t - 1
+        if self.input != "frames":
+            change = x[:, 1:] - x[:, :-1]
+            x = change if self.input == "differences" else torch.cat([x[:, 1:], change], dim=2)
+            t -= 1
         x = x.transpose(1, 2)  # [B, C, T, h, w] for Conv3d
         for block in self.blocks3d:
             x = block(x)

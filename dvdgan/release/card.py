@@ -11,14 +11,20 @@ from dvdgan.config import DVDGANConfig
 
 # (metrics.jsonl key, what the card calls it); the motion profiles are lists, shown per frame step
 METRIC_ROWS = (
-    ("class_acc", "class accuracy (the built-in data's class rule on generated clips)"),
-    ("class_acc_worst", "worst class's accuracy"),
-    ("class_acc_no_object", "share of generated clips with no object in them"),
-    ("motion_ratio_min", "motion ratio, smallest over frame steps (generated / real)"),
-    ("motion_ratio_max", "motion ratio, largest over frame steps"),
-    ("motion_fake", "motion profile, generated (mean absolute frame difference per step)"),
-    ("motion_real", "motion profile, real"),
-    ("context_colour", "context colour agreement (DVD-GAN-FP)"),
+    ("class_acc", "strict class accuracy (the built-in data's judge: one object of the data's brightness, colour, "
+                  "size and class shape in every frame, rigid, on a track the data could produce)"),
+    ("class_acc_worst", "worst class's strict accuracy"),
+    ("class_acc_no_object", "share of generated clips that are empty"),
+    ("travel_speed_ratio_min", "object speed ratio, smallest over frame steps (generated / real)"),
+    ("travel_speed_ratio_max", "object speed ratio, largest over frame steps"),
+    ("travel_net_ratio", "net displacement over the clip (generated / real, medians)"),
+    ("travel_area_swing_ratio", "area variation within a clip (generated / real)"),
+    ("motion_ratio_min", "motion energy ratio, smallest over frame steps (generated / real; counts deformation too)"),
+    ("motion_ratio_max", "motion energy ratio, largest over frame steps"),
+    ("continuation_kept", "predicted frames that keep the context object's colour and shape (DVD-GAN-FP)"),
+    ("continuation_repeat_kept", "the same for repeating the last context frame (baseline)"),
+    ("continuation_track_error", "track error of the predicted object, pixels (DVD-GAN-FP)"),
+    ("continuation_repeat_track_error", "the same for repeating the last context frame (baseline)"),
     ("psnr_mean", "PSNR of predicted frames, mean (DVD-GAN-FP)"),
     ("ssim_mean", "SSIM of predicted frames, mean (DVD-GAN-FP)"),
     ("fvd", "FVD"),

@@ -15,13 +15,15 @@ import torch.distributed as dist
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
-from dvdgan.metrics import cached_statistics, class_accuracy, compute_statistics, compute_video_metrics, load_i3d
+from dvdgan.metrics import cached_statistics, compute_statistics, compute_video_metrics, load_i3d
 from dvdgan.metrics.cache import statistics_cache_path
-from dvdgan.metrics.context_colour import colour_agreement
+from dvdgan.metrics.class_accuracy import judged_accuracy
+from dvdgan.metrics.continuation import continuation_with_baselines
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
 from dvdgan.metrics.protocols import get_protocol
 from dvdgan.metrics.stats import FeatureStats
+from dvdgan.metrics.travel import compare_travel
 from dvdgan.sampling import kept_bn_statistics, recompute_standing_statistics
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.video import uint8_to_video, video_to_uint8
@@ -167,8 +169,8 @@ def evaluate_generator(
 def _sample_metrics(G: nn.Module, cfg: DVDGANConfig, dataset, metrics: list[str], n: int, device: torch.device,
                     seed: int) -> dict:
     """The metrics that judge generated clips directly; one set of clips (gathered from every rank) serves all."""
-    sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "context_colour": _context_colour,
-                      "motion": _motion}
+    sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "continuation": _continuation,
+                      "motion": _motion, "travel": _travel}
     wanted = [m for m in sample_metrics if m in metrics]
     if not wanted:
         return {}
@@ -183,12 +185,15 @@ Samples = list[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]  # 
 
 
 def _class_accuracy(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
-    # FP: judge the predicted frames only
-    clips = np.stack([pred if pred is not None else full for full, _, pred, _ in samples])
+    """The data's strict judge (``dvdgan.data.judge``) on each clip; for DVD-GAN-FP on context + prediction, so a
+    prediction that changes the object's colour or shape or leaves its track is rejected."""
+    clips = np.stack([full for full, _, _, _ in samples])
     labels = np.asarray([label for _, label, _, _ in samples])
-    acc = class_accuracy(dataset.classify(clips), labels, int(dataset.num_classes))
+    acc = judged_accuracy(dataset.judge(clips, labels), labels, int(dataset.num_classes))
+    reasons = {r: [round(n / max(c, 1), 4) for n, c in zip(counts, acc.counts, strict=True)]
+               for r, counts in acc.reasons.items()}
     return {"class_acc": acc.overall, "class_acc_worst": acc.worst, "class_acc_per_class": list(acc.per_class),
-            "class_acc_no_object": acc.no_object, "class_acc_samples": len(samples)}
+            "class_acc_no_object": acc.no_object, "class_acc_rejected": reasons, "class_acc_samples": len(samples)}
 
 
 def _psnr_ssim(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
@@ -202,12 +207,14 @@ def _psnr_ssim(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
             "ssim_mean": float(np.mean(ssim)), "psnr_ssim_samples": len(samples)}
 
 
-def _context_colour(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
-    """DVD-GAN-FP: does each prediction keep its context's colour (``dvdgan.metrics.context_colour``)?"""
+def _continuation(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
+    """DVD-GAN-FP on built-in data: does each prediction keep its context's object and continue its track, next to
+    repeating the last context frame and the real future (``dvdgan.metrics.continuation``)?"""
     c = cfg.model.context_frames
     contexts = np.stack([full[:c] for full, _, _, _ in samples])
     preds = np.stack([pred for _, _, pred, _ in samples])
-    return {"context_colour": colour_agreement(contexts, preds), "context_colour_samples": len(samples)}
+    futures = np.stack([real[c:] for _, _, _, real in samples])
+    return {**continuation_with_baselines(dataset, contexts, preds, futures), "continuation_samples": len(samples)}
 
 
 def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
@@ -216,6 +223,13 @@ def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     real = (clip for clip, _ in _real_clips(dataset, range(len(samples)), seed=3))
     result = compare_motion((full for full, _, _, _ in samples), real)
     return {**result.as_dict(), "motion_samples": len(samples)}
+
+
+def _travel(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
+    """The object's travel, area and shape persistence against real clips' (``dvdgan.metrics.travel``)."""
+    real = (clip for clip, _ in _real_clips(dataset, range(len(samples)), seed=3))  # the same draw at every eval
+    result = compare_travel(dataset, (full for full, _, _, _ in samples), real)
+    return {**result.as_dict(), "travel_samples": len(samples)}
 
 
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,

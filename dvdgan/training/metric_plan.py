@@ -14,7 +14,7 @@ from dvdgan.metrics.i3d import MIN_FRAMES
 from dvdgan.metrics.protocols import get_protocol
 
 VIDEO_METRICS = ("fvd", "is", "kvd")  # scored by the I3D network
-ALL_METRICS = ("class_acc", "motion", "psnr_ssim", "context_colour", *VIDEO_METRICS)
+ALL_METRICS = ("class_acc", "motion", "travel", "psnr_ssim", "continuation", *VIDEO_METRICS)
 SMALL_PROTOCOL_CLIPS = 64
 
 
@@ -36,9 +36,11 @@ def metric_problem(cfg: DVDGANConfig, dataset, metric: str, protocol: str | None
             return f"class_acc needs built-in data with a class rule (shapes, motion, digits), not {cfg.data.source!r}"
         if m.num_classes == 0 and not m.context_frames:  # DVD-GAN-FP: the class of the context clip
             return "class_acc needs a class-conditional model (model.num_classes > 0) or DVD-GAN-FP"
-    if metric == "motion" and m.num_frames < 2:
-        return "motion compares frame-to-frame changes: it needs clips of at least 2 frames"
-    compares = {"psnr_ssim": "the real future", "context_colour": "their context"}.get(metric)
+    if metric in ("motion", "travel") and m.num_frames < 2:
+        return f"{metric} compares frame-to-frame changes: it needs clips of at least 2 frames"
+    if metric in ("travel", "continuation") and getattr(dataset, "object_spec", None) is None:
+        return f"{metric} measures the objects of built-in data (shapes, motion, digits), not {cfg.data.source!r}"
+    compares = {"psnr_ssim": "the real future", "continuation": "their context and the real future"}.get(metric)
     if compares and not m.context_frames:
         return f"{metric} compares predictions with {compares}: only for DVD-GAN-FP models"
     if metric in VIDEO_METRICS:
@@ -83,7 +85,7 @@ def adapt_metrics(cfg: DVDGANConfig, dataset, keep_protocol: bool = False) -> DV
     preset_video = any(name in VIDEO_METRICS for name in cfg.eval.metrics)
     if not keep_protocol and not (preset_video and get_protocol(protocol).num_frames == t) and t >= MIN_FRAMES:
         protocol = f"fvd{SMALL_PROTOCOL_CLIPS}_{t}f"
-    wanted = list(cfg.eval.metrics) + ["motion"] + ["psnr_ssim"] * bool(cfg.model.context_frames)
+    wanted = list(cfg.eval.metrics) + ["motion", "travel"] + ["psnr_ssim"] * bool(cfg.model.context_frames)
     if not isinstance(dataset, ProceduralVideos):
         wanted.append("fvd")
     metrics = [name for name in dict.fromkeys(wanted) if metric_problem(cfg, dataset, name, protocol) is None]
