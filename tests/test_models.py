@@ -160,6 +160,20 @@ def test_temporal_d_on_differences_sees_only_change(tiny_cfg) -> None:
     assert not torch.allclose(paper(video, y), paper(video + backdrop, y), atol=1e-3)
 
 
+def test_temporal_d_on_both_sees_frames_and_their_change(tiny_cfg) -> None:
+    """temporal_input=both: D_T's input at step t is the pooled frame x[t+1] stacked with x[t+1] - x[t]."""
+    torch.manual_seed(0)
+    video = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    d = DualDiscriminator(tiny_cfg.override(["model.discriminator.temporal_input=both"]).model).temporal
+    seen = []
+    d.blocks3d[0].register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
+    d(video, torch.tensor([0, 1]))
+    pooled = torch.nn.functional.avg_pool2d(video.flatten(0, 1), 2).unflatten(0, (2, 4)).transpose(1, 2)
+    assert seen[0].shape == (2, 6, 3, 8, 8)  # [B, 2C, T - 1, h, w]
+    assert torch.allclose(seen[0][:, :3], pooled[:, :, 1:])
+    assert torch.allclose(seen[0][:, 3:], pooled[:, :, 1:] - pooled[:, :, :-1])
+
+
 def test_projection_conditioning(tiny_cfg) -> None:
     d = DualDiscriminator(tiny_cfg.model)
     video = torch.rand(2, tiny_cfg.model.num_frames, 3, 16, 16)
@@ -185,7 +199,7 @@ def test_class_logits_are_the_projection_for_every_class(tiny_cfg) -> None:
     torch.manual_seed(5)
     scores_b = d(video, b)
     m = tiny_cfg.model
-    steps = m.num_frames - (m.discriminator.temporal_input == "differences")
+    steps = m.num_frames - (m.discriminator.temporal_input != "frames")
     positions = {"spatial": m.discriminator.k_frames, "temporal": steps}
     rows = torch.arange(2)
     for key in ("spatial", "temporal"):
