@@ -3,19 +3,25 @@
 Several processes decode with PyAV, resize the short side to S (area filter) and centre-crop to SxS. Unreadable,
 truncated and too-short videos are skipped and listed in OUT/skipped.json. Interrupt and rerun to resume.
 Train on the result with --data prepared:OUT (details: docs/architecture.md section 6).
+A folder of BAIR robot-pushing TFRecords (softmotion30_44k) is read too, without TensorFlow: docs/bair.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from dvdgan.cli import UserError
+
+if TYPE_CHECKING:
+    from dvdgan.data.prepare import PrepareOptions, PrepareSummary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="decode videos once into a memory-mapped store", description=__doc__)
-    p.add_argument("src", help="video root: <class>/<video>.mp4|avi|..., <class>/<video>/<frame>.png, or flat")
+    p.add_argument("src", help="video root: <class>/<video>.mp4|avi|..., <class>/<video>/<frame>.png, or flat; "
+                   "or BAIR's softmotion30_44k folder (TFRecords)")
     p.add_argument("out", help="output store directory (resumed if it holds an unfinished run)")
     p.add_argument("--size", type=int, required=True, help="frame side S of the store (SxS)")
     p.add_argument("--max-frames", type=int, default=None, help="keep at most N frames per video")
@@ -30,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split-index", type=int, default=1, help="UCF-101 split 1..3 (default 1)")
     p.add_argument("--split-dir", default=None, help="folder of classInd.txt/trainlist0N.txt if not near SRC")
     p.add_argument("--annotations", default=None, help="Kinetics CSV: label,youtube_id,time_start,time_end,split")
+    p.add_argument("--format", choices=("auto", "videos", "bair"), default="auto",
+                   help="source kind; auto (default): bair when SRC holds *.tfrecords (itself or train/, test/)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished store made with other settings")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -40,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         options = PrepareOptions(args.size, args.stride, args.fps, args.max_frames, args.min_frames)
-        summary = prepare_store(
-            args.src, args.out, options, workers=args.workers, split=args.split, split_index=args.split_index,
-            annotations=args.annotations, split_dir=args.split_dir, overwrite=args.overwrite,
-            progress=not args.quiet,
-        )
+        if _is_bair(args):
+            summary = _prepare_bair(args, options)
+        else:
+            summary = prepare_store(
+                args.src, args.out, options, workers=args.workers, split=args.split, split_index=args.split_index,
+                annotations=args.annotations, split_dir=args.split_dir, overwrite=args.overwrite,
+                progress=not args.quiet,
+            )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if summary.already_complete:
@@ -64,3 +75,21 @@ def run(args: argparse.Namespace) -> int:
               f"(listed in {os.path.join(args.out, 'skipped.json')}); the others are renumbered")
     print(f"train with --data prepared:{args.out}")
     return 0
+
+
+def _is_bair(args: argparse.Namespace) -> bool:
+    if args.format != "auto":
+        return args.format == "bair"
+    from dvdgan.data.bair import is_bair_source
+
+    return is_bair_source(args.src)
+
+
+def _prepare_bair(args: argparse.Namespace, options: PrepareOptions) -> PrepareSummary:
+    from dvdgan.data.bair import prepare_bair
+
+    # Refused rather than ignored: each would otherwise look as if it had selected something.
+    if args.annotations or args.split_dir:
+        raise UserError("--annotations and --split-dir are for video folders; BAIR's splits are its train/ and test/")
+    return prepare_bair(args.src, args.out, options, split=args.split, workers=args.workers,
+                        overwrite=args.overwrite, progress=not args.quiet)
