@@ -76,14 +76,22 @@ def _value(v: Any) -> str:
     return "undefined" if v is None else str(v)
 
 
-def _metrics_section(metrics: dict[str, Any] | None) -> list[str]:
+def _metrics_section(metrics: dict[str, Any] | None, origin: str | None = None) -> list[str]:
     if not metrics:
         return ["No metrics were recorded for this model (the run had no `metrics.jsonl`)."]
     rows = [f"| {label} | {_value(metrics[key])} |" for key, label in METRIC_ROWS if key in metrics]
     if not rows:
         return ["The run recorded no metric this card knows."]
-    return [f"Measured during training at step {metrics['step']} (the run's `metrics.jsonl`):", "",
-            "| metric | value |", "|---|---|", *rows]
+    origin = origin or f"Measured during training at step {metrics['step']} (the run's `metrics.jsonl`):"
+    return [origin, "", "| metric | value |", "|---|---|", *rows]
+
+
+def restate_metrics(card: str, metrics: dict[str, Any], origin: str) -> str:
+    """``card`` with its Metrics section replaced by ``metrics`` (e.g. re-measured by ``dvdgan eval``)."""
+    head, found, _ = card.partition("## Metrics\n")
+    if not found:
+        raise ValueError("the card has no '## Metrics' section")
+    return head + found + "\n" + "\n".join(_metrics_section(metrics, origin)) + "\n"
 
 
 def _usage(name: str, cfg: DVDGANConfig) -> list[str]:
