@@ -91,6 +91,19 @@ def test_model_card_tells_how_the_model_was_made(run: Path, exported: Path) -> N
     assert "FVD" not in card  # not measured: no row
 
 
+def test_card_metrics_can_be_restated(exported: Path) -> None:
+    """A re-measured model's card replaces its Metrics section, keeping the rest."""
+    from dvdgan.release.card import restate_metrics
+
+    card = (exported / "README.md").read_text()
+    new = restate_metrics(card, {"class_acc": 0.125, "travel_net_ratio": 0.5}, "Measured again:")
+    head = card.split("## Metrics")[0]
+    assert new.startswith(head) and "Measured again:" in new and "| 0.125 |" in new
+    assert "Measured during training" not in new and "net displacement" in new
+    with pytest.raises(ValueError, match="Metrics"):
+        restate_metrics("# no section", {}, "x")
+
+
 def test_loading_refuses_another_architecture_and_damaged_files(exported: Path, tmp_path: Path, capsys) -> None:
     wider = tmp_path / "wider"
     shutil.copytree(exported, wider)
