@@ -14,6 +14,7 @@ METRIC_ROWS = (
     ("class_acc", "strict class accuracy (the built-in data's judge: one object of the data's brightness, colour, "
                   "size and class shape in every frame, rigid, on a track the data could produce)"),
     ("class_acc_worst", "worst class's strict accuracy"),
+    ("class_acc_per_class", "strict accuracy per class, in class order"),
     ("class_acc_no_object", "share of generated clips that are empty"),
     ("travel_speed_ratio_min", "object speed ratio, smallest over frame steps (generated / real)"),
     ("travel_speed_ratio_max", "object speed ratio, largest over frame steps"),
