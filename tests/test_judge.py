@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from dvdgan.data.continuation import continuation
 from dvdgan.data.digits import MovingDigits
 from dvdgan.data.judge import REASONS, measure_clip
 from dvdgan.data.motion import MOTIONS, MotionClasses
 from dvdgan.data.shapes import COLOURS, SHAPES, BouncingShapes
+from dvdgan.data.travel import compare_travel
 from dvdgan.metrics.class_accuracy import judged_accuracy
-from dvdgan.metrics.continuation import continuation
-from dvdgan.metrics.travel import compare_travel
 
 SHAPES_DATA = BouncingShapes(num_frames=8, resolution=32, seed=5)
 MOTION_DATA = MotionClasses(num_frames=8, resolution=32, seed=5)

@@ -1,8 +1,8 @@
 """Analytic class accuracy for the procedural datasets (docs/architecture.md sections 7 and 10): does a sample show the
 class it was conditioned on? Per-class results are reported so that a dropped class is visible.
 
-``judged_accuracy`` is what ``class_acc`` reports: a clip is correct only when the data's strict judge
-(``dvdgan.data.judge``) accepts it as a real-looking clip of its label; every rejected clip is counted under its
+``judged_accuracy`` is what ``class_acc`` reports: a clip is correct only when the data's strict judge (``judge``
+of each built-in dataset) accepts it as a real-looking clip of its label; every rejected clip is counted under its
 reason, per class. ``class_accuracy`` scores the data's lenient class rule (``classify``), which only asks which
 class a clip resembles most."""
 

@@ -8,8 +8,8 @@ by step (``fake / real``) catches that, for any data source, at the cost of one 
 What it cannot tell apart: every changed pixel counts, whatever changed. An object that pinches, flickers, changes
 colour or grows stripes in place scores as much "motion" as one that travels, and more than a rigid object moving
 slowly (measured: the shipped ``tiny-shapes`` scores 1.15-1.40 times the data's energy while its objects travel
-at 0.63-0.92 times the data's speed). On the built-in data read it with ``dvdgan.metrics.travel``, which follows
-the object itself.
+at 0.66-0.95 times the data's speed). On the built-in data read it with the data's ``travel`` measurement,
+which follows the object itself.
 """
 
 from __future__ import annotations

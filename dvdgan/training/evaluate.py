@@ -15,15 +15,15 @@ import torch.distributed as dist
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
+from dvdgan.data.continuation import continuation_with_baselines
+from dvdgan.data.travel import compare_travel
 from dvdgan.metrics import cached_statistics, compute_statistics, compute_video_metrics, load_i3d
 from dvdgan.metrics.cache import statistics_cache_path
 from dvdgan.metrics.class_accuracy import judged_accuracy
-from dvdgan.metrics.continuation import continuation_with_baselines
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
 from dvdgan.metrics.protocols import get_protocol
 from dvdgan.metrics.stats import FeatureStats
-from dvdgan.metrics.travel import compare_travel
 from dvdgan.sampling import kept_bn_statistics, recompute_standing_statistics
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.video import uint8_to_video, video_to_uint8
@@ -209,7 +209,7 @@ def _psnr_ssim(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 
 def _continuation(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
     """DVD-GAN-FP on built-in data: does each prediction keep its context's object and continue its track, next to
-    repeating the last context frame and the real future (``dvdgan.metrics.continuation``)?"""
+    repeating the last context frame and the real future (``dvdgan.data.continuation``)?"""
     c = cfg.model.context_frames
     contexts = np.stack([full[:c] for full, _, _, _ in samples])
     preds = np.stack([pred for _, _, pred, _ in samples])
@@ -226,7 +226,7 @@ def _motion(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 
 
 def _travel(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
-    """The object's travel, area and shape persistence against real clips' (``dvdgan.metrics.travel``)."""
+    """The object's travel, area and shape persistence against real clips' (``dvdgan.data.travel``)."""
     real = (clip for clip, _ in _real_clips(dataset, range(len(samples)), seed=3))  # the same draw at every eval
     result = compare_travel(dataset, (full for full, _, _, _ in samples), real)
     return {**result.as_dict(), "travel_samples": len(samples)}
