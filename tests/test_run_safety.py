@@ -215,7 +215,7 @@ def test_metrics_that_cannot_apply_fail_before_step_1(tmp_path, capsys) -> None:
         train(micro_cfg("train.steps=2", "train.eval_every=2", "eval.metrics=[motion, fvd]"), tmp_path, quiet=True)
     message = str(info.value)
     assert message.startswith("fvd: FVD is undefined for 4-frame clips") and "\n" not in message
-    assert message.endswith("Metrics that apply to this model and data: class_acc, motion")
+    assert message.endswith("Metrics that apply to this model and data: class_acc, motion, travel")
     assert not (tmp_path / "stats.jsonl").exists()  # not one step trained
     assert "error: ValueError: fvd: FVD is undefined" in (tmp_path / "log.txt").read_text()
 
