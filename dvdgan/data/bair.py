@@ -38,6 +38,7 @@ from dvdgan.data.prepare import (
     WORK_DIR,
     PrepareOptions,
     PrepareSummary,
+    _already_complete,
     _check_output_dir,
     _finished,
     _shard_name,
@@ -49,7 +50,6 @@ from dvdgan.data.store import (
     INDEX_FILE,
     SKIPPED_FILE,
     VERSION,
-    PreparedStore,
     write_json_atomic,
 )
 from dvdgan.data.tfrecord import Feature, iter_examples
@@ -212,33 +212,6 @@ def prepare_bair(
     _assemble(out, files, shards, results, settings, summary)
     shutil.rmtree(work)
     return summary
-
-
-def _already_complete(out: Path, settings: dict[str, Any], overwrite: bool, summary: PrepareSummary) -> bool:
-    """True (and ``summary`` filled) when ``out`` is a whole store of these settings; as ``prepare_store`` does, a
-    store of other settings is an error unless ``overwrite``, and one to rebuild loses its index first."""
-    index_path = out / INDEX_FILE
-    if not index_path.is_file():
-        return False
-    try:
-        index = json.loads(index_path.read_text())
-    except json.JSONDecodeError:
-        index = None
-    previous = index.get("settings") if isinstance(index, dict) else None
-    if previous == settings and not overwrite:
-        try:
-            store = PreparedStore(out)  # also checks that the frames file is whole
-        except ValueError:
-            store = None  # damaged: rebuild it
-        if store is not None:
-            summary.kept, summary.frames, summary.skipped = len(store), store.total_frames, store.skipped
-            summary.already_complete = True
-            return True
-    elif not overwrite:
-        raise ValueError(f"{out} already holds a prepared store made with other settings; "
-                         "pass --overwrite or choose another output directory")
-    index_path.unlink()  # from here on the old store no longer loads
-    return False
 
 
 def _work_dir(out: Path, settings: dict[str, Any]) -> Path:

@@ -141,25 +141,8 @@ def prepare_store(
 
     _check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    index_path = out / INDEX_FILE
-    if index_path.is_file():
-        try:
-            previous = json.loads(index_path.read_text()).get("settings")
-        except json.JSONDecodeError:
-            previous = None
-        if previous == settings and not overwrite:
-            try:
-                store = PreparedStore(out)  # also checks that the frames file is whole
-            except ValueError:
-                store = None  # damaged: rebuild it
-            if store is not None:
-                summary.kept, summary.frames, summary.skipped = len(store), store.total_frames, store.skipped
-                summary.already_complete = True
-                return summary
-        elif not overwrite:
-            raise ValueError(f"{out} already holds a prepared store made with other settings; "
-                             "pass --overwrite or choose another output directory")
-        index_path.unlink()  # from here on the old store no longer loads
+    if _already_complete(out, settings, overwrite, summary):
+        return summary
 
     work = out / WORK_DIR
     settings_path = work / "settings.json"
@@ -291,3 +274,30 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
         "settings": settings,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
+
+
+def _already_complete(out: Path, settings: dict[str, Any], overwrite: bool, summary: PrepareSummary) -> bool:
+    """True (and ``summary`` filled) when ``out`` is a whole store of these settings; a
+    store of other settings is an error unless ``overwrite``, and one to rebuild loses its index first."""
+    index_path = out / INDEX_FILE
+    if not index_path.is_file():
+        return False
+    try:
+        index = json.loads(index_path.read_text())
+    except json.JSONDecodeError:
+        index = None
+    previous = index.get("settings") if isinstance(index, dict) else None
+    if previous == settings and not overwrite:
+        try:
+            store = PreparedStore(out)  # also checks that the frames file is whole
+        except ValueError:
+            store = None  # damaged: rebuild it
+        if store is not None:
+            summary.kept, summary.frames, summary.skipped = len(store), store.total_frames, store.skipped
+            summary.already_complete = True
+            return True
+    elif not overwrite:
+        raise ValueError(f"{out} already holds a prepared store made with other settings; "
+                         "pass --overwrite or choose another output directory")
+    index_path.unlink()  # from here on the old store no longer loads
+    return False
