@@ -11,6 +11,7 @@ prediction, and the continuation figures next to the repeat-last-frame baseline.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,11 +23,13 @@ from dvdgan.training.evaluate import evaluate_generator
 
 
 def _load(source: str):
-    if source.startswith("pretrained:") or not source.endswith((".pt",)) and "runs" not in source:
-        exported = load_pretrained(source)
-        return exported.G_ema, exported.config, exported.step
-    ckpt = load_checkpoint(source)
-    return ckpt.G_ema, ckpt.config, ckpt.step
+    """G_ema, config and step of a checkpoint file or run directory, else of an export (``load_pretrained``)."""
+    path = Path(source)
+    if path.suffix == ".pt" or (path / "checkpoints").is_dir():
+        ckpt = load_checkpoint(source)
+        return ckpt.G_ema, ckpt.config, ckpt.step
+    exported = load_pretrained(source)
+    return exported.G_ema, exported.config, exported.step
 
 
 def _reasons(m: dict) -> str:
