@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +21,27 @@ import yaml
 
 class ConfigError(ValueError):
     """A configuration problem: unknown key, wrong type, invalid value or unknown preset."""
+
+
+def paper_value(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
+    """A field whose default is the paper's model or recipe, so that any other value departs from the paper: an
+    ``[ours flag]`` (a trick the paper does not have) or one of the paper's ablations. Every paper preset keeps
+    these at their defaults; ``paper_value_fields`` lists them for that test, from this marker alone."""
+    return field(default=default, default_factory=factory, metadata={"paper_value": True})
+
+
+def paper_value_fields(cls: type | None = None, prefix: str = "") -> dict[str, Any]:
+    """``{"model.generator.relu_slope": 0.0, ...}``: every ``paper_value`` field under ``cls`` (default the whole
+    config) with its default."""
+    cls = cls or DVDGANConfig
+    out: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            out.update(paper_value_fields(hints[f.name], f"{prefix}{f.name}."))
+        elif f.metadata.get("paper_value"):
+            out[prefix + f.name] = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -35,13 +57,13 @@ class GeneratorConfig:
     embed_dim: int = 120  # [paper] class embedding dimension; cond = [z; e(y)]
     # [ours] G uses z_scale * z. Every layer z reaches is spectrally normalised, so noise moves each CBN gain by
     # about +-1 whatever G learns; < 1 caps that (DVD-GAN-FP on a CPU budget: 1.0 drowns the context).
-    z_scale: float = 1.0
+    z_scale: float = paper_value(1.0)
     ch: int = 96  # [ours, BigGAN] base width; level widths come from the BigGAN table
     gru_kernel: int = 3  # [ours] ConvGRU kernel size
     # [ours] initial bias of the ConvGRU update gate u (h' = u.h + (1-u).c); the paper does not give its gate
     # initialisation. 0 gives u = 0.5 at the start.
-    gru_update_bias: float = 0.0
-    bn_pool_time: bool = False  # [ours flag] pool BN statistics over time (paper: per time step)
+    gru_update_bias: float = paper_value(0.0)
+    bn_pool_time: bool = paper_value(False)  # [ours flag] pool BN statistics over time (paper: per time step)
     bn_eps: float = 1e-5  # [ours, BigGAN]
     bn_momentum: float = 0.1  # [ours, PyTorch default]
     # [BigGAN; the paper trains at batch 512 on TPU pods and builds on BigGAN] BN statistics over the batch of all
@@ -52,10 +74,10 @@ class GeneratorConfig:
     # because a class G draws as an empty black clip sat at pre-activations of -3 to -5 (gradient 0.001-0.01); a
     # floor of 0.1 did not bring such classes back and made more of them (docs/results.md section 13), so it is
     # off in every preset. The forward value stays tanh's. Paper: 0 (plain tanh).
-    tanh_grad_floor: float = 0.0
+    tanh_grad_floor: float = paper_value(0.0)
     # [ours flag] negative slope of G's activations (leaky ReLU); 0 is the paper's ReLU. See docs/results.md
     # section 14 for what a dead class looks like and what this does to it.
-    relu_slope: float = 0.0
+    relu_slope: float = paper_value(0.0)
 
     def __post_init__(self) -> None:
         _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")
@@ -76,18 +98,18 @@ class DiscriminatorConfig:
     """Dual discriminator hyper-parameters [paper v2 section 3]."""
 
     ch: int = 96  # [ours, BigGAN] base width of D_S and D_T
-    k_frames: int = 8  # [paper] frames sampled per video for D_S
-    temporal_pool: int = 2  # [paper] phi = 2x2 average pooling before D_T
+    k_frames: int = paper_value(8)  # [paper] frames sampled per video for D_S
+    temporal_pool: int = paper_value(2)  # [paper] phi = 2x2 average pooling before D_T
     # [ours flag] base width of D_T alone; 0 = ch (the paper's one width). At ch 4 D_T's head sees 16 channels
     # and its ReLUs die within ~200 steps (a constant score: no signal about motion); see docs/results.md.
-    temporal_ch: int = 0
+    temporal_ch: int = paper_value(0)
     # [ours flag] what D_T sees: "frames" (the paper) or "differences" x[t+1] - x[t] of the pooled frames, so that
     # D_T judges motion alone and cannot separate real from fake by appearance, which is D_S's job; or "both":
     # each frame x[t+1] stacked with its difference (6 channels), so D_T sees what moves and whether it stays itself
-    temporal_input: str = "frames"
-    temporal_3d_blocks: int = 2  # [paper] leading 3-D residual blocks of D_T
+    temporal_input: str = paper_value("frames")
+    temporal_3d_blocks: int = paper_value(2)  # [paper] leading 3-D residual blocks of D_T
     # [paper] both; one alone is the ablation of which discriminator teaches what (D_S: frames, D_T: motion)
-    parts: list[str] = field(default_factory=lambda: ["spatial", "temporal"])
+    parts: list[str] = paper_value(factory=lambda: ["spatial", "temporal"])
 
     def __post_init__(self) -> None:
         _positive(self, "ch", "k_frames", "temporal_pool")
@@ -152,7 +174,7 @@ class DataConfig:
 
     source: str = "shapes"  # shapes | motion | digits | folder:/path | prepared:/path | npz:/path
     frame_stride: int = 1  # temporal stride between sampled frames (Kinetics synthesis: 2 [paper])
-    hflip: bool = False  # random horizontal flip of training clips [ours]
+    hflip: bool = paper_value(False)  # [ours flag] random horizontal flip of training clips
     num_workers: int = 0  # DataLoader worker processes
     split: str = "train"  # train | test | all (UCF-101 split files, Kinetics CSV)
     split_index: int = 1  # UCF-101 split 1..3
@@ -189,7 +211,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 (autocast; GPUs, and CPUs with AVX512-BF16 or AMX: docs/benchmarks.md)
     compile: bool = False  # torch.compile G and D (GPUs; on a CPU it needs a C++ compiler, else a warning)
-    # [ours flags; issue 15] speed switches. channels_last and fused_optimizer change float rounding only;
+    # [ours; issue 15] speed switches, not departures: channels_last and fused_optimizer change float rounding only;
     # checkpoint_activations recomputes G's levels and D's blocks in the backward pass (memory for time).
     channels_last: bool = False  # conv weights and activations in NHWC / NDHWC
     fused_optimizer: bool = False  # Adam's fused kernel (default: foreach, the per-tensor loop's arithmetic)
@@ -204,29 +226,29 @@ class TrainConfig:
     # [ours flag] extra negatives for D_T made from real clips: "still" (one of the clip's frames repeated) and
     # "reversed" (the clip played backwards, with its label). They teach D_T that a video must move (and which
     # way); the paper uses none.
-    temporal_negatives: list[str] = field(default_factory=list)
+    temporal_negatives: list[str] = paper_value(factory=list)
     # [ours flag] real clips shown with another class's label as extra negatives for both discriminators (the
     # matching-aware loss of Reed et al. 2016): D's label term must then tell the classes apart by their look,
     # which the projection alone did not learn for shapes of one colour (docs/results.md section 9). Paper: off.
-    mismatched_labels: bool = False
+    mismatched_labels: bool = paper_value(False)
     # [ours flag] weight of a class loss on each discriminator head's projection (P2GAN's dual projection, Han
     # et al. 2021): the logits <embed(c), h> of every class c, cross-entropy against the label, for D on real
     # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
     # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
-    class_loss: float = 0.0
+    class_loss: float = paper_value(0.0)
     # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
     # classify without asking G to be classified (docs/results.md section 13). Like the cap below, it only acts
     # when class_loss > 0. Paper: unused.
-    class_loss_g: float | None = None
+    class_loss_g: float | None = paper_value(None)
     # [ours flag] G's class loss gives no gradient where it is worse than logits that say nothing (cross-entropy
     # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
     # (docs/results.md section 13). Paper: unused.
-    class_loss_g_cap: bool = False
+    class_loss_g_cap: bool = paper_value(False)
     # [ours flag] weight of a mode-seeking term for G (Mao et al. 2019, MSGAN): G's batch is drawn in pairs with one
     # label and two noises, and G is penalised by 1 / (|x1 - x2| / |z1 - z2| + eps) per pair, so a class whose clips
     # do not change with z (a flat fill) costs G much more than a varied one. No effect in DVD-GAN-FP
     # (model.context_frames > 0), whose clips each continue their own context. Paper: unused.
-    diversity: float = 0.0
+    diversity: float = paper_value(0.0)
 
     @property
     def g_class_loss(self) -> float:
@@ -271,9 +293,10 @@ class EvalConfig:
     protocol: str = "fvd2048_16f"  # FVD protocol; the name carries the clip counts (fvd256_16f for quick checks)
     num_samples: int = 2048  # generated clips for class_acc
     batch_size: int = 8
-    # [ours flag, BigGAN's standing statistics] before sampling and evaluation, G_ema's BN running statistics are
+    # [ours, BigGAN's standing statistics] before sampling and evaluation, G_ema's BN running statistics are
     # recomputed from this many of its own clips (0: the live G's statistics, which the EMA copies, although
-    # G_ema's weights lag G's by ~1/(1 - ema_decay) steps). The paper does not say.
+    # G_ema's weights lag G's by ~1/(1 - ema_decay) steps). The paper does not say: a choice, not a departure
+    # (the paper presets use 512, as BigGAN).
     standing_stats: int = 0
 
     def __post_init__(self) -> None:
@@ -336,17 +359,14 @@ class DVDGANConfig:
         return cls.from_dict(_read_yaml(Path(path)))
 
     def override(self, assignments: list[str]) -> DVDGANConfig:
-        """Return a copy with ``a.b.c=value`` assignments applied (values parsed as YAML)."""
+        """Return a copy with ``a.b.c=value`` assignments applied (``_override_value``: YAML values, except that a
+        string key takes the text as typed and nothing is ever a comment)."""
         values = {}
         for item in assignments:
             if "=" not in item:
                 raise ConfigError(f"override {item!r} must look like key.sub=value")
             key, raw = item.split("=", 1)
-            try:
-                values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-            except yaml.YAMLError as exc:
-                reason = str(getattr(exc, "problem", None) or exc).splitlines()[0]
-                raise ConfigError(f"override {item!r}: the value is not valid YAML ({reason})") from None
+            values[key.strip()] = _override_value(type(self), key.strip(), raw, item)
         return self.with_values(values)
 
     def with_values(self, values: dict[str, Any]) -> DVDGANConfig:
@@ -355,6 +375,39 @@ class DVDGANConfig:
         for key, value in values.items():
             _set_path(type(self), data, key, value)
         return type(self).from_dict(data)
+
+
+def _override_value(cls: type, key: str, raw: str, item: str) -> Any:
+    """The value of ``--set key=raw``. YAML gives numbers, booleans and lists their types, but a ``--set`` is one
+    value, not a YAML file: a string key (a path such as ``folder:vids/good #2``) takes the text as typed, unquoted
+    only when it is quoted; for other keys, text YAML would drop as a comment (`` # ...``) is an error, never a
+    silent truncation."""
+    text = raw.strip()
+    if not text:
+        return ""
+    if _leaf_type(cls, key) is str and text[0] not in "'\"":
+        return text
+    try:
+        node = yaml.compose(text, Loader=_ConfigLoader)
+        value = _load_yaml(text)
+    except yaml.YAMLError as exc:
+        reason = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+        raise ConfigError(f"override {item!r}: the value is not valid YAML ({reason})") from None
+    rest = text[node.end_mark.index:].strip() if node is not None else text
+    if rest:
+        raise ConfigError(f"override {item!r}: {rest!r} after the value would be dropped as a YAML comment; "
+                          "quote the value if it holds ' #', or leave the comment out")
+    return value
+
+
+def _leaf_type(cls: type, key: str) -> Any:
+    """The type of config key ``a.b.c``, or None when it names no key (``with_values`` then says which)."""
+    tp: Any = cls
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(tp):
+            return None
+        tp = _hints(tp).get(part)
+    return tp
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -370,12 +423,18 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
+def paper_presets() -> list[str]:
+    """The presets of the paper's own experiments: those whose first line cites the paper's table."""
+    return [name for name in list_presets()
+            if "[paper" in (PRESET_DIR / f"{name}.yaml").read_text().partition("\n")[0]]
+
+
 def preset_dict(name: str) -> dict[str, Any]:
     """The preset's overrides, with ``base:`` inheritance resolved (nested dict)."""
     names = list_presets()
     if name not in names:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(names)}")
-    data = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    data = _load_yaml((PRESET_DIR / f"{name}.yaml").read_text()) or {}
     base = data.pop("base", None)
     if base is None:
         return data
@@ -405,13 +464,55 @@ def resolve_config(
 # --------------------------------------------------------------------------------------------------------------
 
 
+MAX_YAML_DEPTH = 32  # a config nests 3 levels; 100,000 nested '[' overflowed the YAML composer's recursion
+
+
+class _RefusedYAML(yaml.MarkedYAMLError):
+    """Valid YAML that configs refuse (an alias, deep nesting): it could cost memory or a crash, never a value."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader without aliases, and nested at most MAX_YAML_DEPTH levels. Configs never need ``*alias``:
+    nested aliases ("billion laughs") expand 355 bytes into 387 M list elements, gigabytes once anything walks
+    them. Every config (``--config``, ``--set``, presets, a run's ``config.yaml``) is read with this loader."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _RefusedYAML(None, None, f"YAML alias *{event.anchor} refused (dvdgan configs take plain "
+                               "values; aliases can expand a few bytes into gigabytes)", event.start_mark)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise _RefusedYAML(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels (a config has 3)",
+                               self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader subclass: plain values only
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """One line: the problem and where (PyYAML's own message spans several lines and quotes the file)."""
+    problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}: {problem}" if mark is not None else problem
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _load_yaml(path.read_text()) or {}
+    except _RefusedYAML as exc:
+        raise ConfigError(f"config file {path}: {_yaml_reason(exc)}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"config file {path} is not valid YAML ({_yaml_reason(exc)})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     return data
@@ -440,7 +541,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     kwargs = {}
     for key, value in data.items():
         if key not in valid:
-            raise ConfigError(f"unknown config key {prefix}{key!r}; valid keys under {where}: {', '.join(valid)}")
+            raise ConfigError(f"unknown config key {prefix}{_short(key)}; valid keys under {where}: "
+                              f"{', '.join(valid)}")
         kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
     try:
         return cls(**kwargs)
@@ -448,6 +550,17 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+
+
+def _short(value: Any) -> str:
+    """A repr for messages, at most 80 characters and computed in bounded time: a value may be 387 M elements
+    through shared references (YAML aliases, a pickle's memo), and a full repr exhausted memory (issue 25)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -465,22 +578,22 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except ConfigError:
                 pass
-        raise ConfigError(f"config key {key!r}: {value!r} does not match {tp}")
+        raise ConfigError(f"config key {key!r}: {_short(value)} does not match {tp}")
     if origin in (list, tuple):
         (item_tp, *_) = typing.get_args(tp) or (Any,)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config key {key!r} expects a list, got {value!r}")
+            raise ConfigError(f"config key {key!r} expects a list, got {_short(value)}")
         return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"config key {key!r} expects true/false, got {value!r}")
+        raise ConfigError(f"config key {key!r} expects true/false, got {_short(value)}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise ConfigError(f"config key {key!r} expects an integer, got {value!r}")
+        raise ConfigError(f"config key {key!r} expects an integer, got {_short(value)}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -489,11 +602,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"config key {key!r} expects a number, got {value!r}")
+        raise ConfigError(f"config key {key!r} expects a number, got {_short(value)}")
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"config key {key!r} expects a string, got {value!r}")
+        raise ConfigError(f"config key {key!r} expects a string, got {_short(value)}")
     return value
 
 

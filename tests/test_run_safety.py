@@ -178,11 +178,11 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again_cleanly(tmp_path,
         path.unlink()
     capsys.readouterr()
     train(micro_cfg("train.steps=3"), run, quiet=True)  # a new run in what the killed one left
-    assert _steps(run) == [1, 2, 3]
+    assert _steps(run) == [1, 2, 3] and _steps(run, "stats.1.jsonl") == [1, 2]  # the killed run's log kept aside
     for path in ckpt.list_checkpoints(run):
         path.unlink()
-    train(micro_cfg("train.steps=3"), run, resume=True, quiet=True)
-    assert "holds no checkpoint yet: starting again from step 0" in capsys.readouterr().err
+    with pytest.raises(ckpt.CheckpointError, match="holds no checkpoint to resume; to start a run there from step 0"):
+        train(micro_cfg("train.steps=3"), run, resume=True, quiet=True)  # issue 25: never a silent step 0
     assert _steps(run) == [1, 2, 3]
 
 

@@ -9,7 +9,11 @@ A folder of BAIR robot-pushing TFRecords (softmotion30_44k) is read too, without
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dvdgan.cli import UserError
@@ -43,21 +47,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler, ``kill``) as an exception, so the pool is stopped and the run ends with one line."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handle(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        old = signal.signal(signal.SIGTERM, handle)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def run(args: argparse.Namespace) -> int:
     from dvdgan.data.prepare import PrepareOptions, prepare_store
 
     try:
         options = PrepareOptions(args.size, args.stride, args.fps, args.max_frames, args.min_frames)
-        if _is_bair(args):
-            summary = _prepare_bair(args, options)
-        else:
-            summary = prepare_store(
-                args.src, args.out, options, workers=args.workers, split=args.split, split_index=args.split_index,
-                annotations=args.annotations, split_dir=args.split_dir, overwrite=args.overwrite,
-                progress=not args.quiet,
-            )
+        with _sigterm_raises():
+            if _is_bair(args):
+                summary = _prepare_bair(args, options)
+            else:
+                summary = prepare_store(
+                    args.src, args.out, options, workers=args.workers, split=args.split,
+                    split_index=args.split_index, annotations=args.annotations, split_dir=args.split_dir,
+                    overwrite=args.overwrite, progress=not args.quiet,
+                )
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished shards stay, a rerun resumes from them
+        sig = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        print(f"dvdgan prepare: stopped by {sig.name}; the videos finished so far are kept in "
+              f"{os.path.join(args.out, '.work')}: rerun the same command to resume", file=sys.stderr)
+        return 128 + sig
     if summary.already_complete:
         print(f"{args.out} is already complete: {summary.kept} videos, {summary.frames} frames "
               f"(pass --overwrite to rebuild)")

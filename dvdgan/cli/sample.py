@@ -89,9 +89,7 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> tuple
         except ValueError as exc:
             raise UserError(f"--context {exc}") from None
     else:
-        from dvdgan.data import load_clips
-
-        arr = np.stack(list(load_clips(str(p), num_frames=context_frames, resolution=resolution, max_clips=1)))
+        arr = _context_from_video(p, context_frames, resolution)
     if arr.ndim == 4:
         arr = arr[None]
     if arr.ndim != 5 or arr.dtype != np.uint8 or arr.shape[-1] != 3:
@@ -103,6 +101,26 @@ def load_context_clips(path: str, context_frames: int, resolution: int) -> tuple
         raise UserError(f"--context {p}: labels must be {len(arr)} integer class ids, got {labels.dtype} "
                         f"{list(labels.shape)}")
     return arr, labels
+
+
+def _context_from_video(p: Path, context_frames: int, resolution: int) -> np.ndarray:
+    """The first clip of a video file or frame folder, as ``[1, T, H, W, 3]``; a file that is not a readable video
+    is named with the decoder's reason (not "no video has the N frames" from the dataset it would have fed)."""
+    import warnings
+
+    from dvdgan.data import load_clips
+    from dvdgan.data.decode import DecodeError, count_frames
+
+    expected = f"expected a video file or frame folder of >= {context_frames} frames, or .npy/.npz clips"
+    try:
+        frames = count_frames(p)
+        if frames < context_frames:
+            raise UserError(f"--context {p} has {frames} frame(s); {expected}")
+        with warnings.catch_warnings():  # the reason is raised below, not also warned
+            warnings.simplefilter("ignore")
+            return np.stack(list(load_clips(str(p), num_frames=context_frames, resolution=resolution, max_clips=1)))
+    except (DecodeError, ValueError) as exc:
+        raise UserError(f"--context {p} is not a readable video ({exc}); {expected}") from None
 
 
 def _context_classes(text: str | None, file_labels: np.ndarray | None, rows: int, num_classes: int) -> torch.Tensor:
@@ -171,6 +189,20 @@ def _built_in_contexts(cfg) -> tuple[np.ndarray, np.ndarray | None]:
     return np.stack([np.asarray(c) for c in clips]), np.array(labels)
 
 
+def _check_sample_size(n: int, rows: int, extra: int, z_dim: int, m) -> None:
+    """The clips (uint8; ``n + extra`` per row) and latents sample holds before it writes, within
+    MAX_SAMPLE_BYTES: ``--n 100000000`` drew 432 GB of latents before anything was generated."""
+    from dvdgan.limits import MAX_SAMPLE_BYTES, gib
+
+    per_clip = m.num_frames * m.resolution**2 * 3 + z_dim * 4
+    clips = rows * (n + extra)
+    if clips * per_clip > MAX_SAMPLE_BYTES:
+        most = max(1, MAX_SAMPLE_BYTES // per_clip // rows - extra)
+        raise UserError(f"--n {n:,} x {rows} rows: {clips:,} clips of {m.num_frames} x {m.resolution} x "
+                        f"{m.resolution} would hold {gib(clips * per_clip)} in memory, more than the "
+                        f"{gib(MAX_SAMPLE_BYTES)} dvdgan sample allows; use --n {most:,} or less")
+
+
 def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str] | None, np.ndarray,
                                                             np.ndarray | None]:
     """DVD-GAN-FP: a row per context clip (the real clip, then ``--n`` futures); also the generated clips alone."""
@@ -184,6 +216,7 @@ def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str
         clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
     clips = np.array(clips[:10])  # writable (an .npz array may not be), for torch.from_numpy
     rows = len(clips)
+    _check_sample_size(args.n, rows, 1, G.z_dim, m)  # each row: the real clip, then --n futures
     contexts = uint8_to_video(torch.from_numpy(clips[:, : m.context_frames]))
     row_y = None
     if m.num_classes:
@@ -211,6 +244,7 @@ def _generate_synthesis(args: argparse.Namespace, G, m) -> tuple[np.ndarray, lis
     from dvdgan.sampling import generate
 
     classes = _parse_classes(args.classes, m.num_classes)
+    _check_sample_size(args.n, len(classes), 0, G.z_dim, m)
     z = _latents(G, len(classes), args.n, args.seed, args.truncation, args.interpolate)
     y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
     _standing_stats(G, args, torch.arange(m.num_classes) if m.num_classes else None, None)

@@ -65,12 +65,52 @@ def resolve(args: argparse.Namespace) -> tuple[DVDGANConfig, Path]:
         cfg = DVDGANConfig.load(run_dir / "config.yaml").override(args.sets).with_values(_flag_values(args))
         return cfg, run_dir
     cfg = resolve_config(args.preset, args.config, args.sets).with_values(_flag_values(args))
+    if args.config:
+        _refuse_comment_cut_paths(Path(args.config))
     cfg = _fit_to_data(cfg, load_preset(args.preset or "tiny"), args)
     if args.out:
         run_dir = Path(args.out)
     else:
         run_dir = _next_run_dir(RUNS_ROOT, f"{args.preset or 'tiny'}-{_slug(cfg.data.source)}")
     return cfg, run_dir
+
+
+PATH_KEYS = (("data", "source"), ("data", "annotations"))  # config values that name files
+SPEC_PREFIX = re.compile(r"^(folder|prepared|npz):")
+
+
+def _refuse_comment_cut_paths(config_file: Path) -> None:
+    """In a YAML file `` #`` starts a comment, so ``source: folder:vids/good #2`` means ``folder:vids/good``. That
+    is YAML's rule and comments after values are common; but when the text with its "comment" names a file that
+    exists, the user meant the whole text, and training on the shorter path would be silently wrong: refuse."""
+    import yaml
+
+    text = config_file.read_text()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return  # resolve_config has read this file: nothing to add
+    for section, key in PATH_KEYS:
+        node = _mapping_value(_mapping_value(root, section), key)
+        if not isinstance(node, yaml.ScalarNode) or node.style:  # quoted: YAML took no comment out of it
+            continue
+        line_end = text.find("\n", node.end_mark.index)
+        after = text[node.end_mark.index: None if line_end < 0 else line_end]
+        if not re.match(r"\s+#", after):
+            continue
+        whole = (node.value + after).rstrip()
+        if Path(SPEC_PREFIX.sub("", whole)).expanduser().exists():
+            raise UserError(f"{config_file}: {section}.{key} reads as {node.value!r} (YAML takes {after.strip()!r} "
+                            f"for a comment) but {SPEC_PREFIX.sub('', whole)!r} exists; quote the value: "
+                            f"{key}: {whole!r}")
+
+
+def _mapping_value(node, key: str):
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
 
 
 def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespace) -> DVDGANConfig:

@@ -2,8 +2,9 @@
 
 An ``.npz`` holds the clips under ``clips``, ``videos``, ``x`` or ``arr_0`` (or as its only 4/5-D array), and
 optionally ``labels`` (int ``[N]``) and ``class_names``. ``[N, T, H, W]`` arrays and one-channel clips are grey and
-read as RGB. Files are checked before anything is allocated: never unpickled, and an ``.npz`` whose arrays would
-not fit in memory is refused (``.npy`` files are memory-mapped).
+read as RGB; a 4-D array whose last axis is 3 or 4 is one colour clip and refused. Files are checked before
+anything is allocated: never unpickled, and an ``.npz`` whose arrays would not fit in memory is refused (``.npy``
+files are memory-mapped).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 CLIP_KEYS = ("clips", "videos", "x", "arr_0")
 MAX_CLASSES = 100_000  # labels are class indices; a label of 10**9 must not build a billion class names
 NPY_MAGIC = b"\x93NUMPY"
+NPY_MAX_HEADER = 10_000  # numpy's own bound (max_header_size); numpy.save writes ~128 bytes for any clip array
 
 
 def _memory_budget() -> int | None:
@@ -26,6 +28,30 @@ def _memory_budget() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _npy_header(f, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of the ``.npy`` stream ``f`` (at its start), checked before anything is sized by them: a
+    header of at most NPY_MAX_HEADER bytes (numpy's refusal of a longer one read "holds Python objects") and no
+    negative dimension (numpy's mmap raised OverflowError)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        size_bytes = 2 if version == (1, 0) else 4
+        length = int.from_bytes(f.read(size_bytes), "little")
+        if length <= NPY_MAX_HEADER:
+            f.seek(-size_bytes, 1)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(f, max_header_size=NPY_MAX_HEADER)
+    except ValueError as exc:
+        raise ValueError(f"{where}: damaged .npy header ({str(exc).splitlines()[0][:120]})") from None
+    if length > NPY_MAX_HEADER:
+        raise ValueError(f"{where}: its .npy header is {length:,} bytes, more than the {NPY_MAX_HEADER:,} numpy "
+                         "reads (numpy.save writes ~128); the file is damaged or not a clip array")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{where}: its .npy header declares the shape {list(shape)[:8]}, with a negative "
+                         "dimension; the file is damaged or not written by numpy.save")
+    return shape, dtype
 
 
 def _check_npz(path: Path) -> None:
@@ -39,9 +65,7 @@ def _check_npz(path: Path) -> None:
                 if f.read(6) != NPY_MAGIC:
                     raise ValueError(f"{path}: member {name!r} is not a numpy array")
                 f.seek(0)
-                version = np.lib.format.read_magic(f)
-                fmt = np.lib.format
-                shape, _, dtype = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(f)
+                shape, dtype = _npy_header(f, f"{path}: member {name!r}")
             if dtype.hasobject:
                 raise ValueError(f"{path}: {name!r} holds Python objects (refused: unpickling could run code)")
             total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
@@ -52,9 +76,17 @@ def _check_npz(path: Path) -> None:
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    """Memory-mapped, after its header is checked: what it costs is bounded by the file's size."""
     with open(path, "rb") as f:
         if f.read(6) != NPY_MAGIC:
             raise ValueError(f"{path} is not a .npy file (no NumPy header); save clips with numpy.save")
+        f.seek(0)
+        shape, dtype = _npy_header(f, str(path))
+        have = path.stat().st_size - f.tell()
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize  # Python ints: no overflow
+    if not dtype.hasobject and need > have:
+        raise ValueError(f"{path}: its header declares {dtype} {list(shape)[:8]} ({need:,} bytes) but the file "
+                         f"holds {have:,} bytes of data (cut off?)")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -109,6 +141,7 @@ class ArrayVideos:
             raise ValueError(f"{self.path}: clip arrays must be .npy or .npz files")
         clips, labels, names = load_array_file(self.path)
         if clips.ndim == 4:
+            _refuse_one_clip(self.path, clips.shape)
             clips = clips[..., None]
         if clips.ndim != 5 or clips.dtype != np.uint8:
             raise ValueError(f"{self.path}: expected uint8 clips [N, T, H, W, C], got {clips.dtype} {clips.shape}")
@@ -142,6 +175,15 @@ class ArrayVideos:
 
     def video(self, index: int) -> np.ndarray:
         return _rgb(np.asarray(self.clips[index]))
+
+
+def _refuse_one_clip(path: Path, shape: tuple[int, ...]) -> None:
+    """A 4-D array is grey clips ``[N, T, H, W]``, unless its last axis is 3 or 4: then it is one RGB(A) clip
+    ``[T, H, W, C]`` (grey frames 3 or 4 pixels wide are no video), which read as grey would give T clips of
+    width C and a number computed from them."""
+    if shape[-1] in (3, 4):
+        raise ValueError(f"{path} holds one clip {list(shape)} ([T, H, W, C]); save clips as [N, T, H, W, C] "
+                         "(e.g. numpy.save(path, clip[None]))")
 
 
 def _rgb(frames: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ compared with published ones. The files finished before it stay in ``OUT/.work``
 
 from __future__ import annotations
 
+import contextlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -38,10 +38,15 @@ from dvdgan.data.prepare import (
     WORK_DIR,
     PrepareOptions,
     PrepareSummary,
+    WriteFailure,
     _already_complete,
     _check_output_dir,
     _finished,
+    _save_frames,
     _shard_name,
+    _write,
+    _write_failed,
+    worker_pool,
 )
 from dvdgan.data.resize import resize_clip
 from dvdgan.data.store import (
@@ -145,11 +150,9 @@ def _prepare_file(job: Job) -> tuple[int, dict[str, Any]]:
         raise ValueError(f"{source}: holds no records (empty file; truncated download?)")
     size = options.size
     frames = np.concatenate(clips) if clips else np.zeros((0, size, size, 3), dtype=np.uint8)
-    tmp = Path(f"{shard}.tmp.npy")
-    np.save(tmp, frames)
-    os.replace(tmp, f"{shard}.npy")
+    _save_frames(shard, frames)  # an OSError (full disk) names the file and stops the run: see prepare.py
     meta = {"records": records, "lengths": lengths, "too_short": too_short}
-    write_json_atomic(Path(f"{shard}.json"), meta)  # last: marks the shard done
+    _write(Path(f"{shard}.json"), lambda path: write_json_atomic(path, meta))  # last: marks the shard done
     return index, meta
 
 
@@ -158,8 +161,7 @@ def _run(jobs: list[Job], workers: int) -> Iterator[tuple[int, dict[str, Any]]]:
     if workers == 1 or len(jobs) <= 1:
         yield from map(_prepare_file, jobs)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(min(workers, len(jobs))) as pool:
+    with worker_pool(min(workers, len(jobs))) as pool:
         yield from pool.imap_unordered(_prepare_file, jobs, chunksize=1)
 
 
@@ -203,13 +205,16 @@ def prepare_bair(
             summary.reused += len(meta["records"])
         else:
             todo.append((i, str(file.path), shard, options, camera))
-    with tqdm(total=len(todo), unit="file", desc=f"prepare {src.name}", disable=not progress or not todo) as bar:
-        for i, meta in _run(todo, workers):
-            results[i] = meta
-            summary.decoded += len(meta["records"])
-            bar.update()
-
-    _assemble(out, files, shards, results, settings, summary)
+    try:
+        with tqdm(total=len(todo), unit="file", desc=f"prepare {src.name}", disable=not progress or not todo) as bar, \
+                contextlib.closing(_run(todo, workers)) as finished:
+            for i, meta in finished:
+                results[i] = meta
+                summary.decoded += len(meta["records"])
+                bar.update()
+        _assemble(out, files, shards, results, settings, summary)
+    except WriteFailure as exc:  # nothing assembled, the finished shards kept for the rerun (a read error: raised)
+        raise _write_failed(exc, out, len(results)) from None
     shutil.rmtree(work)
     return summary
 
@@ -223,7 +228,10 @@ def _work_dir(out: Path, settings: dict[str, Any]) -> Path:
     if work.is_dir() and (not settings_path.is_file() or json.loads(settings_path.read_text()) != settings):
         shutil.rmtree(work)
     work.mkdir(exist_ok=True)
-    write_json_atomic(settings_path, settings)
+    try:
+        _write(settings_path, lambda path: write_json_atomic(path, settings))
+    except WriteFailure as exc:
+        raise _write_failed(exc, out, 0) from None
     return work
 
 
@@ -233,32 +241,38 @@ def _assemble(out: Path, files: list[BairFile], shards: list[str], results: dict
     videos: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     offset, tmp_frames = 0, out / f".{FRAMES_FILE}.tmp"
-    with tmp_frames.open("wb") as f:
-        for i, (file, shard) in enumerate(zip(files, shards, strict=True)):
-            meta = results[i]
-            skipped += [{"path": f"{file.relative}#{number}", "reason": f"too short: {length} frame(s), need at "
-                         f"least {settings['min_frames']}"} for number, length in meta["too_short"]]
-            frames = np.load(f"{shard}.npy", mmap_mode="r")
-            if len(frames) != sum(meta["lengths"]):
-                raise ValueError(f"{shard}.npy holds {len(frames)} frames, its .json {sum(meta['lengths'])}; "
-                                 f"delete {out / WORK_DIR} and rerun")
-            f.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
-            for number, length in zip(meta["records"], meta["lengths"], strict=True):
-                videos.append({"path": f"{file.relative}#{number}", "label": 0, "class": None,
-                               "tags": [file.split] if file.split else [], "offset": offset, "length": length,
-                               "fps": None, "source_size": list(FRAME_SHAPE[:2])})
-                offset += length
-        f.flush()
-        os.fsync(f.fileno())
+
+    def concatenate(path: Path) -> None:
+        nonlocal offset
+        with path.open("wb") as f:
+            for i, (file, shard) in enumerate(zip(files, shards, strict=True)):
+                meta = results[i]
+                skipped.extend({"path": f"{file.relative}#{number}", "reason": f"too short: {length} frame(s), "
+                                f"need at least {settings['min_frames']}"} for number, length in meta["too_short"])
+                frames = np.load(f"{shard}.npy", mmap_mode="r")
+                if len(frames) != sum(meta["lengths"]):
+                    raise ValueError(f"{shard}.npy holds {len(frames)} frames, its .json {sum(meta['lengths'])}; "
+                                     f"delete {out / WORK_DIR} and rerun")
+                f.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
+                for number, length in zip(meta["records"], meta["lengths"], strict=True):
+                    videos.append({"path": f"{file.relative}#{number}", "label": 0, "class": None,
+                                   "tags": [file.split] if file.split else [], "offset": offset, "length": length,
+                                   "fps": None, "source_size": list(FRAME_SHAPE[:2])})
+                    offset += length
+            f.flush()
+            os.fsync(f.fileno())
+
+    _write(tmp_frames, concatenate, leftover=tmp_frames)
     if not videos:
         tmp_frames.unlink()
         raise ValueError(f"none of the sequences under {settings['source']} could be prepared "
                          f"({skipped[0]['path']}: {skipped[0]['reason']})")
     summary.kept, summary.frames, summary.skipped = len(videos), offset, skipped
     os.replace(tmp_frames, out / FRAMES_FILE)
-    write_json_atomic(out / SKIPPED_FILE, skipped)
-    write_json_atomic(out / INDEX_FILE, {
+    _write(out / SKIPPED_FILE, lambda path: write_json_atomic(path, skipped))
+    index = {
         "format": FORMAT, "version": VERSION, "size": settings["size"], "channels": 3, "total_frames": offset,
         "frames_file": FRAMES_FILE, "num_classes": 0, "class_names": [], "videos": videos, "skipped": skipped,
         "settings": settings, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    }
+    _write(out / INDEX_FILE, lambda path: write_json_atomic(path, index))  # last: from here on the store loads

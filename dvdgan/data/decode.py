@@ -2,11 +2,13 @@
 
 Every failure surfaces as ``DecodeError`` with a one-line reason, so callers can skip and list bad videos
 instead of crashing [docs/architecture.md section 6: corrupt or too-short videos are skipped and listed, never fatal].
+Frame sizes are checked against ``dvdgan.limits.MAX_FRAME_PIXELS`` from the header, before any frame is decoded.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from dvdgan.data.resize import resize_crop
+from dvdgan.limits import check_frame_size
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif")
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -66,12 +69,20 @@ def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.vid
     with container:
         if not container.streams.video:
             raise DecodeError(f"{path.name} has no video stream")
+        _check_size(path, container.streams.video[0].codec_context)  # a GIF's header: 12000x12000 in 309 bytes
         try:
             yield container, container.streams.video[0]
         except DecodeError:
             raise
         except _AV_ERRORS as exc:
             raise _error(path, exc) from None
+
+
+def _check_size(path: Path, frame) -> None:
+    """DecodeError for frames beyond the pixel limit (``frame``: anything with width and height, 0 if unknown)."""
+    reason = check_frame_size(int(frame.width or 0), int(frame.height or 0))
+    if reason:
+        raise DecodeError(f"cannot decode {path.name}: {reason}")
 
 
 def _expected_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
@@ -88,9 +99,13 @@ def _expected_frames(container: av.container.InputContainer, stream: av.video.st
 
 def _read_image(file: Path) -> np.ndarray:
     try:
-        with Image.open(file) as image:
+        with warnings.catch_warnings():  # PIL warns from 89 M pixels; _check_size refuses from 67 M
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)  # reads the header only: the size is known before the pixels
+        with image:
+            _check_size(file, image)
             return np.asarray(image.convert("RGB"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise _error(file, exc) from None
 
 
@@ -112,6 +127,7 @@ def iter_frames(path: Path) -> Iterator[tuple[np.ndarray, float | None]]:
         stream.thread_type = "AUTO"
         count = 0
         for frame in container.decode(stream):
+            _check_size(path, frame)  # the header may say nothing, or less than a frame holds
             count += 1
             yield frame.to_ndarray(format="rgb24"), frame.time
         expected = _expected_frames(container, stream)

@@ -5,17 +5,22 @@ video becomes a shard in ``OUT/.work`` (frames ``.npy`` first, then a small ``.j
 written under temporary names and renamed), so an interrupted run resumes where it stopped. The assemble step
 concatenates the shards into ``frames.u8`` and writes ``index.json`` last; only then is the work dir removed.
 Unreadable, truncated or too-short videos are skipped with a reason, never fatal; a class left with no video is
-dropped (its label would be one the generator can never learn) and listed in ``skipped.json`` too. The output
-directory must be new, empty or a store (finished or not): prepare never overwrites or deletes other files.
+dropped (its label would be one the generator can never learn) and listed in ``skipped.json`` too. A failure to
+*write* (a full disk, a file-size limit) is no property of a video: it stops the run with ``PrepareWriteError``
+before anything is assembled, keeping the work dir, so a rerun resumes and retries. The output directory must be
+new, empty or a store (finished or not): prepare never overwrites or deletes other files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -41,6 +46,14 @@ WORK_DIR = ".work"
 # What prepare writes into OUT (finished files, the work dir, temporary names); any other entry is not ours.
 STORE_ENTRIES = {INDEX_FILE, FRAMES_FILE, SKIPPED_FILE, WORK_DIR, f".{INDEX_FILE}.tmp", f".{FRAMES_FILE}.tmp",
                  f".{SKIPPED_FILE}.tmp"}
+
+
+class PrepareWriteError(ValueError):
+    """Prepare could not write its output (full disk, size limit, permissions); nothing was assembled."""
+
+
+class WriteFailure(OSError):
+    """An OSError of one of prepare's writes (``_write``), told apart from a read's (e.g. an unreadable source)."""
 
 
 @dataclass(frozen=True)
@@ -88,22 +101,73 @@ def _shard_name(path: Path, relative: str) -> str:
 
 
 def _prepare_one(job: tuple[int, str, str, PrepareOptions]) -> tuple[int, dict[str, Any]]:
-    """Decode, resize and save one video as a shard (runs in a worker process); returns its metadata."""
+    """Decode, resize and save one video as a shard (runs in a worker process); returns its metadata, or
+    ``{"write_error": ...}`` (and no done-mark) when the shard could not be written."""
     index, source, shard, options = job
+    frames = None
     try:
         video = read_frames(Path(source), options.stride, options.fps, options.max_frames, options.size)
         if len(video.frames) < options.min_frames:
             raise DecodeError(f"too short: {len(video.frames)} frame(s), need at least {options.min_frames}")
-        tmp = Path(f"{shard}.tmp.npy")
-        np.save(tmp, np.ascontiguousarray(video.frames))
-        os.replace(tmp, f"{shard}.npy")
+        frames = video.frames
         meta: dict[str, Any] = {"length": len(video.frames), "fps": video.fps, "source_size": list(video.source_size)}
     except DecodeError as exc:
         meta = {"skipped": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop a dataset-sized job
         meta = {"skipped": f"{type(exc).__name__}: {exc}", "retry": True}  # maybe transient: retry on resume
-    write_json_atomic(Path(f"{shard}.json"), meta)
+    # Reading is the video's business (a failure skips it); writing is ours: a failure there must stop the run,
+    # not drop the video, so it is returned as such and the video gets no done-mark (a rerun redoes it).
+    try:
+        if frames is not None:
+            _save_frames(shard, frames)
+        _write(Path(f"{shard}.json"), lambda path: write_json_atomic(path, meta))
+    except OSError as exc:
+        return index, {"write_error": _reason(exc), "file": exc.filename}
     return index, meta
+
+
+def _save_frames(shard: str, frames: np.ndarray) -> None:
+    """``shard.npy`` via a temporary name; a failed write leaves no partial file taking the space."""
+    tmp = Path(f"{shard}.tmp.npy")
+    _write(tmp, lambda path: _write_npy(path, np.ascontiguousarray(frames)), leftover=tmp)
+    os.replace(tmp, f"{shard}.npy")
+
+
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` through Python's file writes: a failure then says why (numpy's own write reports only "N
+    requested and M written", dropping "No space left on device")."""
+    fmt = np.lib.format
+    with path.open("wb") as f:
+        fmt.write_array_header_1_0(f, fmt.header_data_from_array_1_0(array))
+        f.write(memoryview(array).cast("B"))
+
+
+def _write(path: Path, write: Callable[[Path], None], leftover: Path | None = None) -> None:
+    """``write(path)``; an OSError names ``path`` (a failed ``write()`` names no file) and leaves no ``leftover``
+    (the temporary the write goes through; by default ``write_json_atomic``'s) to take up the space."""
+    try:
+        write(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            (leftover or path.with_name(f".{path.name}.tmp")).unlink(missing_ok=True)
+        raise WriteFailure(exc.errno, exc.strerror or str(exc), exc.filename or str(path)) from None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _worker_init(parent: int) -> None:
+    """A worker leaves signals to the parent (Ctrl-C reaches the whole process group: one message, from it) and
+    dies with it (Linux): a worker orphaned by a killed parent would print BrokenPipeError when it reports."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (fork copies it): terminate() ends us
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
 
 
 def _settings(src: Path, folder: VideoFolder, options: PrepareOptions, annotations: Path | None) -> dict[str, Any]:
@@ -152,7 +216,10 @@ def prepare_store(
     if work.is_dir() and (not settings_path.is_file() or json.loads(settings_path.read_text()) != settings):
         shutil.rmtree(work)  # our shards of other settings cannot be reused
     work.mkdir(exist_ok=True)
-    write_json_atomic(settings_path, settings)
+    try:
+        _write(settings_path, lambda path: write_json_atomic(path, settings))
+    except WriteFailure as exc:
+        raise _write_failed(exc, out, 0) from None
 
     shards = [str(work / _shard_name(e.path, folder.relative_path(i))) for i, e in enumerate(folder.entries)]
     results: dict[int, dict[str, Any]] = {}
@@ -166,17 +233,31 @@ def prepare_store(
     summary.reused = len(results)
 
     bar = tqdm(total=len(todo), unit="video", desc=f"prepare {src.name}", disable=not progress or not todo)
-    with bar:
-        for i, meta in _run(todo, workers):
+    with bar, contextlib.closing(_run(todo, workers)) as finished:  # closing: a failure stops the workers now
+        for i, meta in finished:
+            if "write_error" in meta:
+                failure = OSError(0, meta["write_error"], meta["file"])
+                raise _write_failed(failure, out, len(results), folder.relative_path(i))
             results[i] = meta
             summary.decoded += 1
             bar.update()
             if on_result is not None:
                 on_result(i, meta)
 
-    _assemble(out, folder, shards, results, settings, summary)
+    try:
+        _assemble(out, folder, shards, results, settings, summary)
+    except WriteFailure as exc:
+        raise _write_failed(exc, out, len(results)) from None
     shutil.rmtree(work)
     return summary
+
+
+def _write_failed(exc: OSError, out: Path, done: int, video: str | None = None) -> PrepareWriteError:
+    """One line: what could not be written and why, that no store was made, and that a rerun resumes."""
+    while_ = f" while saving the frames of {video}" if video else ""
+    kept = f"the {done} source file(s) already done are kept in {out / WORK_DIR}; " if done else ""
+    return PrepareWriteError(f"could not write {exc.filename} ({_reason(exc)}){while_}; no store was assembled: "
+                             f"{kept}free space (or fix the cause) and rerun the same command to resume")
 
 
 def _check_output_dir(out: Path) -> None:
@@ -204,10 +285,15 @@ def _run(todo: list[tuple[int, str, str, PrepareOptions]], workers: int):
     if workers == 1 or len(todo) <= 1:
         yield from map(_prepare_one, todo)
         return
+    with worker_pool(min(workers, len(todo))) as pool:
+        yield from pool.imap_unordered(_prepare_one, todo, chunksize=1)
+
+
+def worker_pool(processes: int) -> multiprocessing.pool.Pool:
+    """Decoding processes that leave signals to this one and die with it (``_worker_init``)."""
     # fork starts workers fast and they need nothing from the parent but the job; spawn elsewhere.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(min(workers, len(todo))) as pool:
-        yield from pool.imap_unordered(_prepare_one, todo, chunksize=1)
+    return multiprocessing.get_context(method).Pool(processes, initializer=_worker_init, initargs=(os.getpid(),))
 
 
 def _drop_empty_classes(names: list[str], videos: list[dict[str, Any]], skipped: list[dict[str, str]],
@@ -231,27 +317,32 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
     videos, skipped = [], [{"path": path, "reason": reason} for path, reason in folder.missing]
     offset = 0
     tmp_frames = out / f".{FRAMES_FILE}.tmp"
-    with tmp_frames.open("wb") as f:
-        for i, entry in enumerate(folder.entries):
-            meta, relative = results[i], folder.relative_path(i)
-            if "skipped" in meta:
-                skipped.append({"path": relative, "reason": meta["skipped"]})
-                continue
-            frames = np.load(f"{shards[i]}.npy", mmap_mode="r")
-            f.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
-            videos.append({
-                "path": relative,
-                "label": entry.label,
-                "class": folder.class_names[entry.label] if folder.class_names else None,
-                "tags": list(entry.tags),
-                "offset": offset,
-                "length": int(meta["length"]),
-                "fps": meta["fps"],
-                "source_size": meta["source_size"],
-            })
-            offset += int(meta["length"])
-        f.flush()
-        os.fsync(f.fileno())
+
+    def concatenate(path: Path) -> None:
+        nonlocal offset
+        with path.open("wb") as f:
+            for i, entry in enumerate(folder.entries):
+                meta, relative = results[i], folder.relative_path(i)
+                if "skipped" in meta:
+                    skipped.append({"path": relative, "reason": meta["skipped"]})
+                    continue
+                frames = np.load(f"{shards[i]}.npy", mmap_mode="r")
+                f.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
+                videos.append({
+                    "path": relative,
+                    "label": entry.label,
+                    "class": folder.class_names[entry.label] if folder.class_names else None,
+                    "tags": list(entry.tags),
+                    "offset": offset,
+                    "length": int(meta["length"]),
+                    "fps": meta["fps"],
+                    "source_size": meta["source_size"],
+                })
+                offset += int(meta["length"])
+            f.flush()
+            os.fsync(f.fileno())
+
+    _write(tmp_frames, concatenate, leftover=tmp_frames)
     if not videos:
         tmp_frames.unlink()
         reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
@@ -259,8 +350,8 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
     class_names = _drop_empty_classes(folder.class_names, videos, skipped, summary)
     summary.kept, summary.frames, summary.skipped = len(videos), offset, skipped
     os.replace(tmp_frames, out / FRAMES_FILE)
-    write_json_atomic(out / SKIPPED_FILE, skipped)
-    write_json_atomic(out / INDEX_FILE, {
+    _write(out / SKIPPED_FILE, lambda path: write_json_atomic(path, skipped))
+    index = {
         "format": FORMAT,
         "version": VERSION,
         "size": settings["size"],
@@ -273,7 +364,8 @@ def _assemble(out: Path, folder: VideoFolder, shards: list[str], results: dict[i
         "skipped": skipped,
         "settings": settings,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    }
+    _write(out / INDEX_FILE, lambda path: write_json_atomic(path, index))  # last: from here on the store loads
 
 
 def _already_complete(out: Path, settings: dict[str, Any], overwrite: bool, summary: PrepareSummary) -> bool:

@@ -18,7 +18,7 @@ from torch import nn
 
 import dvdgan
 from dvdgan.config import DVDGANConfig
-from dvdgan.training.checkpoint import config_from_checkpoint, load_state_checked
+from dvdgan.training.checkpoint import config_from_checkpoint, load_state_checked, on_meta
 
 FORMAT = "dvdgan-generator"
 FORMAT_VERSION = 1
@@ -91,9 +91,14 @@ def write_export(out: str | Path, G_ema: nn.Module, cfg: DVDGANConfig, step: int
 
 
 def _atomic(path: Path, write) -> None:
+    from safetensors import SafetensorError
+
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except (OSError, SafetensorError) as exc:  # a full disk, the file-size limit: the OS's reason, one line
+            raise ExportError(f"could not write {path} ({_write_reason(exc)})") from None
         # safetensors creates its file readable by its owner alone; an export is for sharing: give it the mode
         # any new file gets here (0o666 less the umask)
         umask = os.umask(0)
@@ -102,6 +107,14 @@ def _atomic(path: Path, write) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_reason(exc: Exception) -> str:
+    # safetensors words it "Error while serializing: I/O error: File too large (os error 27)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.rsplit("I/O error: ", 1)[-1][:200]
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -125,6 +138,8 @@ def read_config(folder: Path) -> tuple[DVDGANConfig, dict[str, Any]]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ExportError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
+    except RecursionError:  # 100,000 nested '[' in 200 kB: Python's JSON parser recurses once per level
+        raise ExportError(f"{path} is nested too deeply for a dvdgan config (a config.json nests 4 levels)") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         fields = doc if isinstance(doc, dict) else {}
         kind = fields.get("model_type") or fields.get("architectures") or fields.get("format")
@@ -167,7 +182,7 @@ def read_export(folder: str | Path, device: torch.device | str = "cpu") -> Expor
     cfg, doc = read_config(folder)
     weights = folder / WEIGHTS
     declared = read_header(weights)
-    with torch.device("meta"):  # no memory, no initialisation
+    with on_meta():  # no memory, no initialisation
         G = Generator(cfg.model)
     expected = {k: v.dtype for k, v in G.state_dict().items()}
     load_state_checked(G, declared, "G_ema", weights, assign=True)  # names and shapes, on the meta device

@@ -3,19 +3,22 @@
 A crash or SIGKILL while saving leaves at most a stray ``*.tmp`` file (removed when the run starts again): the
 previous checkpoint stays intact because a new one only appears under its final name through ``os.replace`` after
 it is fully written and synced. A failed write (full disk) removes its ``*.tmp`` and raises ``CheckpointError``.
-Networks are built on the meta device and checked against the stored tensors before any memory is allocated, so a
-tiny file cannot make ``load_checkpoint`` build a huge model.
+Networks are built on the meta device and checked against the stored tensors before any memory is allocated, and
+every stored tensor must hold all its data (no expanded or shared views), so what loading costs is bounded by the
+file's size: a tiny file cannot make ``load_checkpoint`` build a huge model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import pickle
 import random
 import re
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from torch import nn
 
 import dvdgan
 from dvdgan.config import ConfigError, DVDGANConfig
+from dvdgan.limits import check_clip_size, check_parameters
 
 FORMAT_VERSION = 1
 CKPT_RE = re.compile(r"^ckpt-(\d{8})\.pt$")
@@ -46,20 +50,54 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if CKPT_RE.match(p.name))
 
 
+class _Writer:
+    """A file torch.save writes through, keeping the OS's error: torch reports a failed write as its own
+    RuntimeError ("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598"), which says nothing."""
+
+    def __init__(self, f) -> None:
+        self.f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _write_failure(exc: BaseException, writer: _Writer | None) -> str:
+    """Why a save failed, in the OS's words (a full disk, the file-size limit) where it said."""
+    os_error = exc if isinstance(exc, OSError) else writer.error if writer is not None else None
+    if os_error is None or not os_error.strerror:
+        return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    if os_error.errno == errno.EFBIG:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return f"{os_error.strerror}: the file-size limit (ulimit -f) is {limit:,} bytes"
+    return os_error.strerror
+
+
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """Write to ``path.tmp``, fsync, then rename over ``path`` (and fsync the folder)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
+    writer = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            writer = _Writer(f)
+            torch.save(obj, writer)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
         tmp.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:200]
+        reason = _write_failure(exc, writer)
         raise CheckpointError(f"could not write {path} ({reason}); earlier checkpoints are intact") from None
     try:
         fd = os.open(path.parent, os.O_RDONLY)
@@ -163,7 +201,51 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu", mmap: 
         raise CheckpointError(f"{path} is not a dvdgan checkpoint (missing 'config'/'format_version')")
     if data["format_version"] > FORMAT_VERSION:
         raise CheckpointError(f"{path} has format {data['format_version']}; this dvdgan reads <= {FORMAT_VERSION}")
+    check_stored_data(data, path)
     return data
+
+
+def _stored_tensors(data: Any) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor of a loaded payload, named by its top-level entry and its own key. Each container is visited
+    once and without recursion: a pickle's references can make one list appear a billion times, or nest lists
+    100,000 deep, in a few hundred bytes."""
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, obj = stack.pop()
+        if isinstance(obj, torch.Tensor):
+            yield where, obj
+        elif isinstance(obj, (dict, list, tuple)) and id(obj) not in seen:
+            seen.add(id(obj))
+            items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+            # top-level entry and own key only: a full path would grow with the nesting depth
+            stack.extend((f"{where.split(' ')[0]} {k!r}"[:120] if where else str(k)[:60], v) for k, v in items
+                         if isinstance(v, (torch.Tensor, dict, list, tuple)))
+
+
+def check_stored_data(data: Any, path: Path | str) -> None:
+    """Refuse tensors that do not hold their own data, so that loading costs at most the file's size.
+
+    ``torch.save`` of ``t.expand(...)`` (stride 0) stores one element for a tensor of any shape, and views of one
+    storage repeat it: an 80 KB file then passes every shape check and builds a 208 M-parameter generator (an
+    833 MB export). Every tensor must fit in its storage, and all of them together in their distinct storages.
+    """
+    storages: dict[int, int] = {}
+    needed = 0
+    for where, t in _stored_tensors(data):
+        storage = t.untyped_storage()
+        size = t.numel() * t.element_size()
+        if size > storage.nbytes():
+            raise CheckpointError(
+                f"checkpoint {path}: {where} of shape {list(t.shape)[:8]} needs {size:,} bytes but stores "
+                f"{storage.nbytes():,} (an expanded or overlapping view); dvdgan reads only tensors that hold "
+                "all their data")
+        storages[storage.data_ptr()] = storage.nbytes()
+        needed += size
+    if needed > sum(storages.values()):
+        raise CheckpointError(
+            f"checkpoint {path}: its tensors need {needed:,} bytes but store {sum(storages.values()):,} (views "
+            "sharing storage); dvdgan reads only tensors that hold all their data")
 
 
 def _unreadable_reason(path: Path, exc: Exception) -> str:
@@ -206,20 +288,58 @@ def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], what: 
     module.load_state_dict(state, assign=assign)  # assign: a meta-device module takes the stored tensors
 
 
-MAX_CLIP_BYTES = 1 << 30  # one float32 clip; the paper's largest (48 x 256 x 256 x 3) is 38 MB
-
-
 def config_from_checkpoint(data: dict[str, Any], source: Path | str) -> DVDGANConfig:
     try:
         cfg = DVDGANConfig.from_dict(data["config"])
     except ConfigError as exc:
         raise CheckpointError(f"{source}: stored config is invalid: {exc}") from None
-    m = cfg.model
-    clip_bytes = m.num_frames * m.resolution**2 * 3 * 4
-    if clip_bytes > MAX_CLIP_BYTES:  # the clip size, unlike the weights, is not bounded by the file's size
-        raise CheckpointError(f"{source}: stored config asks for clips of {m.num_frames} x {m.resolution} x "
-                              f"{m.resolution} ({clip_bytes / 2**30:.1f} GiB each); refusing to build it")
+    try:
+        check_clip_size(cfg.model)  # the clip size, unlike the weights, is not bounded by the file's size
+    except ConfigError as exc:
+        raise CheckpointError(f"{source}: stored config asks for more than dvdgan builds: {exc}") from None
     return cfg
+
+
+_SN = torch.nn.utils.parametrizations._SpectralNorm
+_POWER_METHOD = getattr(_SN, "_power_method", None)  # private: if a torch release renames it, nothing is skipped
+
+
+def _power_method_unless_meta(self, weight_mat: torch.Tensor, n_power_iterations: int) -> None:
+    if not weight_mat.is_meta:
+        _POWER_METHOD(self, weight_mat, n_power_iterations)
+
+
+@contextlib.contextmanager
+def on_meta() -> Iterator[None]:
+    """``torch.device("meta")`` without spectral norm's 15 power iterations at construction: on meta tensors they
+    compute nothing (there are no values; stored or initialised ``_u``/``_v`` replace them) but cost ~3 s of
+    Python dispatch for even the tiny preset's G. Real tensors still iterate (the class is patched for the
+    duration: dvdgan builds networks in one thread)."""
+    if _POWER_METHOD is None:
+        with torch.device("meta"):
+            yield
+        return
+    _SN._power_method = _power_method_unless_meta
+    try:
+        with torch.device("meta"):
+            yield
+    finally:
+        _SN._power_method = _POWER_METHOD
+
+
+def count_parameters(make: Callable[[], nn.Module]) -> int:
+    """Parameters and buffers of ``make()``, built on the meta device (nothing allocated)."""
+    with on_meta():
+        return sum(t.numel() for t in make().state_dict().values())
+
+
+def check_network_sizes(cfg: DVDGANConfig) -> None:
+    """G and D within ``MAX_PARAMETERS``, counted before either is built (ConfigError)."""
+    from dvdgan.models import DualDiscriminator, Generator
+
+    m = cfg.model
+    for what, make in (("G", lambda: Generator(m)), ("D", lambda: DualDiscriminator(m))):
+        check_parameters(count_parameters(make), what, m)
 
 
 def build_checked(make: Callable[[], nn.Module], state: dict[str, torch.Tensor], what: str, source: Path | str,
@@ -229,7 +349,7 @@ def build_checked(make: Callable[[], nn.Module], state: dict[str, torch.Tensor],
     The check runs before any memory is allocated: a config that promises a huge network with small stored
     tensors is refused, not built.
     """
-    with torch.device("meta"):
+    with on_meta():
         module = make()
     load_state_checked(module, state, what, source, assign=True)
     return module.to(device)

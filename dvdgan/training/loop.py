@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
+from dvdgan.limits import check_clip_size, check_micro_batch
 from dvdgan.losses import (
     class_loss,
     d_hinge_loss,
@@ -43,7 +44,13 @@ from dvdgan.training.ema import EMA
 from dvdgan.training.evaluate import standing_statistics
 from dvdgan.training.logger import RunLogger
 from dvdgan.training.metric_plan import check_metrics
-from dvdgan.training.rundir import ConsoleLog, RunLock, check_new_run_dir, truncate_step_logs
+from dvdgan.training.rundir import (
+    ConsoleLog,
+    RunLock,
+    check_new_run_dir,
+    set_aside_step_logs,
+    truncate_step_logs,
+)
 from dvdgan.training.snapshot import Snapshotter
 from dvdgan.training.speed import adam, apply_memory_format, set_activation_checkpointing
 from dvdgan.training.step_stats import DeviceTotals, FiniteGuard, NonFiniteLossError
@@ -83,6 +90,31 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _signals_held(step: int):
+    """SIGINT/SIGTERM wait until the checkpoint save inside is done, then take effect as they would have (the
+    loop's ``_StopFlag``: stop after it, or stop now). A second Ctrl-C must not abandon the save the first one
+    asked for: the save is atomic, so stopping half-way loses the steps it was writing."""
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+        with contextlib.suppress(RuntimeError, OSError):  # a print interrupted by the signal must not fail it
+            print(f"{signal.Signals(signum).name}: finishing the checkpoint of step {step} first", file=sys.stderr)
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: nothing to hold
+            old[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    for signum in held:  # the save is done: each signal now does what it would have done
+        signal.raise_signal(signum)
 
 
 def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
@@ -132,6 +164,15 @@ def _unwrap(m: nn.Module) -> nn.Module:
     return m.module if isinstance(m, DDP) else m
 
 
+def check_sizes(cfg: DVDGANConfig, world_size: int) -> None:
+    """Sizes a typo makes huge (issue 25), refused before the data, the networks or a step-0 checkpoint exist:
+    frames and clip size, one forward micro-batch, each network's parameters (counted on the meta device)."""
+    t = cfg.train
+    check_clip_size(cfg.model)
+    check_micro_batch(BatchLayout.create(t.batch_size, t.micro_batch, world_size, 1).micro, cfg.model)
+    ckpt.check_network_sizes(cfg)
+
+
 class Trainer:
     """Builds everything a run needs and runs steps; ``train()`` is the entry point."""
 
@@ -139,6 +180,7 @@ class Trainer:
                  console: ConsoleLog | None = None):
         self.cfg, self.run_dir, self.quiet, self.console = cfg, Path(run_dir), quiet, console
         self.dist, self.device = init_distributed(cfg.train.device)
+        check_sizes(cfg, self.dist.world_size)
         t = cfg.train
         if t.threads > 0:
             torch.set_num_threads(t.threads)
@@ -192,6 +234,9 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / "config.yaml")
             ckpt.remove_partial_saves(self.run_dir)
+            if self.resumed_from is None:  # a new run where a killed one left logs: keep them aside
+                for old, kept in set_aside_step_logs(self.run_dir):
+                    print(f"kept the earlier {old.name} as {kept.name}", file=sys.stderr)
             truncate_step_logs(self.run_dir, self.step)  # steps a killed run logged after its last checkpoint
         self.logger = RunLogger(self.run_dir, enabled=main, log_to=t.log_to, config=cfg.to_dict())
         self._eval_dataset = None
@@ -208,8 +253,7 @@ class Trainer:
                     f"none of the {len(files)} checkpoints in {files[0].parent} can be read (see the warnings); "
                     "move them away to start again from step 0"
                 )
-            print(f"warning: {self.run_dir} holds no checkpoint yet: starting again from step 0", file=sys.stderr)
-            return None
+            raise ckpt.CheckpointError(nothing_to_resume(self.run_dir))  # other ranks (rank 0 checks in train())
         path, data = found
         stored = ckpt.config_from_checkpoint(data, path)
         if stored.model != self.cfg.model:
@@ -254,13 +298,14 @@ class Trainer:
             return None
         path = ckpt.checkpoint_path(self.run_dir, self.step)
         standing = self.cfg.eval.standing_stats if collective else 0  # after a crash: save, compute nothing
-        ckpt.save_checkpoint(
-            path, self.cfg, self.step, g_ema_standing_stats=standing,
-            G=self.G.state_dict(), D=self.D.state_dict(), G_ema=self._g_ema_state(standing),
-            opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(), rng=rng,
-            world_size=self.dist.world_size,
-        )
-        ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, newest=path)
+        with _signals_held(self.step):
+            ckpt.save_checkpoint(
+                path, self.cfg, self.step, g_ema_standing_stats=standing,
+                G=self.G.state_dict(), D=self.D.state_dict(), G_ema=self._g_ema_state(standing),
+                opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(), rng=rng,
+                world_size=self.dist.world_size,
+            )
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints, newest=path)
         return path
 
     def _g_ema_state(self, standing: int) -> dict[str, torch.Tensor]:
@@ -580,6 +625,8 @@ def train(
     run_dir = Path(run_dir)
     if int(os.environ.get("RANK", "0")) != 0:  # rank 0 alone guards the run directory and keeps its log
         return Trainer(cfg, run_dir, resume=resume, quiet=quiet).run(max_steps=max_steps)
+    if resume and not ckpt.list_checkpoints(run_dir):  # before the lock and log.txt: write nothing there
+        raise ckpt.CheckpointError(nothing_to_resume(run_dir))
     if not resume:
         check_new_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -594,6 +641,14 @@ def train(
     finally:
         console.close()
         lock.release()
+
+
+def nothing_to_resume(run_dir: Path) -> str:
+    """A resume with no checkpoint is an error, not a silent start from step 0 over the directory's logs: the
+    directory may be another program's, and a run killed before its first checkpoint is restarted on purpose."""
+    return (f"--resume: {run_dir} holds no checkpoint to resume; to start a run there from step 0, leave out "
+            f"--resume (e.g. dvdgan train --config {Path(run_dir) / 'config.yaml'} --out {run_dir}; earlier step "
+            "logs are kept aside as stats.N.jsonl)")
 
 
 def _describe_data(dataset) -> str:

@@ -23,6 +23,10 @@ RUN_ENTRIES = {"config.yaml", LOG_FILE, LOCK_FILE, "samples", "tensorboard", "wa
                ".config.yaml.tmp", *(f"{name}.tmp" for name in STEP_LOGS)}  # and what a killed write leaves
 
 
+# Step logs of a run killed before its first checkpoint, kept aside when a new run starts in its directory.
+OLD_STEP_LOG = re.compile(r"(stats|metrics)\.\d+\.jsonl")
+
+
 class RunDirError(ValueError):
     """The run directory cannot be used: taken by another process, or not a run directory."""
 
@@ -73,10 +77,28 @@ def check_new_run_dir(run_dir: Path) -> None:
         raise RunDirError(f"{run_dir} is a file, not a run directory; pick another --out")
     if list_checkpoints(run_dir):
         raise RunDirError(f"{run_dir} already holds checkpoints; add --resume to continue it or pick another --out")
-    foreign = sorted(e.name for e in run_dir.iterdir() if e.name not in RUN_ENTRIES and not e.name.startswith("eval-"))
+    foreign = sorted(e.name for e in run_dir.iterdir() if e.name not in RUN_ENTRIES and not e.name.startswith("eval-")
+                     and not OLD_STEP_LOG.fullmatch(e.name))
     if foreign:
         raise RunDirError(f"{run_dir} is not empty and not a dvdgan run directory (e.g. it holds {foreign[0]!r}); "
                           "pick a new or empty --out")
+
+
+def set_aside_step_logs(run_dir: Path) -> list[tuple[Path, Path]]:
+    """Rename the non-empty step logs a run starting at step 0 finds (``stats.jsonl`` -> ``stats.1.jsonl``, the
+    first free number): never overwritten, and never mixed with the new run's records. Returns what moved where."""
+    moved = []
+    for name in STEP_LOGS:
+        path = Path(run_dir) / name
+        if not path.is_file() or path.stat().st_size == 0:
+            continue
+        stem, suffix = name.split(".", 1)
+        number = 1
+        while (kept := path.with_name(f"{stem}.{number}.{suffix}")).exists():
+            number += 1
+        os.replace(path, kept)
+        moved.append((path, kept))
+    return moved
 
 
 def truncate_step_logs(run_dir: Path, step: int) -> None:
