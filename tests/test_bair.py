@@ -13,11 +13,15 @@ import pytest
 
 from _train_helpers import MICRO
 from dvdgan.cli import main
-from dvdgan.config import DataConfig
+from dvdgan.config import DataConfig, load_preset
 from dvdgan.data import PreparedStore, build_dataset
 from dvdgan.data.resize import resize_clip
 from dvdgan.data.tfrecord import crc32c, crc32c_numpy, crc32c_python, iter_records, parse_example
+from dvdgan.metrics.protocols import Protocol
 from dvdgan.training import checkpoint as ckpt
+from dvdgan.training.evaluate import _generator_inputs, _real_clips
+from dvdgan.training.metric_plan import protocol_dataset
+from dvdgan.video import video_to_uint8
 
 STEPS, SEQUENCES = 30, 3
 FILES = {"train": ["traj_0_to_2.tfrecords", "traj_3_to_5.tfrecords"], "test": ["traj_0_to_2.tfrecords"]}
@@ -281,3 +285,25 @@ def test_a_bair_store_trains(store16, tmp_path, capsys) -> None:
     assert ckpt.read_checkpoint(ckpt.checkpoint_path(run, 2))["config"]["model"]["num_classes"] == 0
     # the train split only (6 of 9 sequences), unconditional
     assert f"data prepared:{store16}: 6 videos, unlabelled" in capsys.readouterr().err
+
+
+def test_a_benchmark_protocol_takes_the_test_sequences_first_frames_in_order(store16) -> None:
+    """As fvd25600_16f_bair on the real release: real clip i is test sequence i's frames 0..T-1, and each one's
+    first frame is the context of ``per_context`` predictions in a row."""
+    cfg = load_preset("tiny-fp").override(["model.resolution=16", "model.num_frames=9", "model.context_frames=1"])
+    cfg = cfg.with_values({"data.source": f"prepared:{store16}"})
+    protocol = Protocol("fvd6_9f_t", num_real=3, num_fake=6, num_frames=9, split="test", first_frames=True,
+                        per_context=2)
+    data = protocol_dataset(cfg, protocol)
+    store = PreparedStore(store16)
+    tests = [i for i in range(len(store)) if store.tags(i) == ("test",)]
+    assert len(data) == len(tests) == 3
+    for k, (clip, _) in enumerate(_real_clips(data, range(3), seed=5, in_order=True)):
+        assert np.array_equal(clip, store.read(tests[k], np.arange(9)))
+    (batch,) = _generator_inputs(cfg, data, 6, range(6), 6, "cpu", seed=0, protocol=protocol)
+    context = batch[3]
+    firsts = np.stack([store.read(tests[k // 2], [0])[0] for k in range(6)])
+    assert np.array_equal(video_to_uint8(context)[:, 0].numpy(), firsts)
+    four = Protocol("fvd8_9f_t", num_real=4, num_fake=8, num_frames=9, split="test", first_frames=True, per_context=2)
+    with pytest.raises(ValueError, match=r"first 9 frames of 4 videos of split 'test', but prepared:.* has 3"):
+        protocol_dataset(cfg, four)

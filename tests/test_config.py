@@ -21,11 +21,7 @@ def test_paper_presets_carry_paper_values() -> None:
         assert (cfg.train.lr_g, cfg.train.lr_d) == (1e-4, 5e-4)
         assert (cfg.train.ema_decay, cfg.train.ema_start) == (0.9999, 20000)
         assert cfg.data.frame_stride == (1 if name.startswith("ucf") else 2)
-    for name in [*PAPER, "kinetics600-fp-5to11", "bair-fp-1to15"]:
-        cfg = load_preset(name)
-        assert cfg.model.generator.z_scale == 1.0  # the paper's z ~ N(0, I), unscaled
-        t = cfg.train  # the [ours] loss flags are off: the paper's hinge loss alone
-        assert t.class_loss == 0 and not t.mismatched_labels and not t.temporal_negatives
+    # every [ours] flag off: tests/test_paper_presets.py, from the config's own markers
 
 
 def test_every_preset_loads_and_round_trips(tmp_path) -> None:

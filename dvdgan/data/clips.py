@@ -51,11 +51,12 @@ class ClipDataset(torch.utils.data.Dataset):
         seed: int = 0,
         videos: Sequence[int] | None = None,  # subset of the source's videos (default: all)
         size: int | None = None,  # resize + centre-crop frames to size x size (default: keep)
+        first_window: bool = False,  # every clip starts at its video's first frame (benchmark protocols)
     ) -> None:
         if num_frames < 1 or stride < 1:
             raise ValueError(f"num_frames and stride must be >= 1, got {num_frames} and {stride}")
         self.source, self.num_frames, self.stride = source, int(num_frames), int(stride)
-        self.hflip, self.seed, self.size = hflip, int(seed), size
+        self.hflip, self.seed, self.size, self.first_window = hflip, int(seed), size, first_window
         self.span = (self.num_frames - 1) * self.stride + 1
         candidates = list(range(len(source))) if videos is None else list(videos)
         self.videos: list[int] = []
@@ -117,7 +118,7 @@ class ClipDataset(torch.utils.data.Dataset):
         if index < 0:
             raise IndexError(f"index must be >= 0, got {index}")
         rng = np.random.default_rng([self.seed, index])
-        where = rng.random()  # window start as a fraction of the free range
+        where = 0.0 if self.first_window else rng.random()  # window start as a fraction of the free range
         flip = self.hflip and rng.random() < 0.5
         attempts = min(len(self), _MAX_ATTEMPTS)
         # A file that counted fine can still fail to decode mid-training: take the next video, never crash.

@@ -75,19 +75,24 @@ def parse_spec(spec: str, bare_paths: bool = False) -> DataSpec:
     return parsed
 
 
-def build_dataset(cfg: DataConfig, num_frames: int, resolution: int, seed: int = 0) -> torch.utils.data.Dataset:
+def build_dataset(cfg: DataConfig, num_frames: int, resolution: int, seed: int = 0,
+                  first_window: bool = False) -> torch.utils.data.Dataset:
     """The training dataset of ``cfg.source``: items ``(uint8 [T, H, W, C], label)``, H = W = ``resolution``.
 
     Every returned dataset has ``num_classes`` and ``class_names``; procedural ones also ``classify``. All accept
     any index >= 0, so ``InfiniteSampler(..., cycle_offsets=True)`` gives fresh clips on every pass.
     ``frame_stride``, ``hflip`` and the split apply to video sources; procedural ``digits`` honours the split
-    (MNIST-5k train/test writers).
+    (MNIST-5k train/test writers). ``first_window``: every clip of a video source starts at the video's first frame
+    (benchmark protocols that fix their real clips); procedural data has no such clips.
     """
     spec = parse_spec(cfg.source)
     if spec.kind == "procedural":
+        if first_window:
+            raise ValueError(f"data source {cfg.source!r} is procedural: its clips have no first frames to pin")
         kwargs = {"split": cfg.split} if spec.name == "digits" else {}
         return PROCEDURAL[spec.name](num_frames, resolution, length=cfg.length, seed=seed, **kwargs)
-    clip_args = {"num_frames": num_frames, "stride": cfg.frame_stride, "hflip": cfg.hflip, "seed": seed}
+    clip_args = {"num_frames": num_frames, "stride": cfg.frame_stride, "hflip": cfg.hflip and not first_window,
+                 "seed": seed, "first_window": first_window}
     if spec.kind == "folder":
         folder = VideoFolder(spec.path, cfg.split, cfg.split_index, cfg.annotations or None)
         return ClipDataset(folder, size=resolution, **clip_args)

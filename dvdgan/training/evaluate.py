@@ -16,24 +16,29 @@ from torch import nn
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data.continuation import continuation_with_baselines
+from dvdgan.data.fingerprint import real_stats_key
 from dvdgan.data.travel import compare_travel
 from dvdgan.metrics import cached_statistics, compute_statistics, compute_video_metrics, load_i3d
 from dvdgan.metrics.cache import statistics_cache_path
 from dvdgan.metrics.class_accuracy import judged_accuracy
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
-from dvdgan.metrics.protocols import get_protocol
+from dvdgan.metrics.protocols import Protocol, get_protocol
 from dvdgan.metrics.stats import FeatureStats
 from dvdgan.sampling import kept_bn_statistics, recompute_standing_statistics
-from dvdgan.training.metric_plan import check_metrics
+from dvdgan.training.metric_plan import check_metrics, protocol_dataset
 from dvdgan.video import uint8_to_video, video_to_uint8
 
 
-def _real_clips(dataset, indices: range, seed: int) -> Iterator[tuple[np.ndarray, int]]:
-    """Real clips number ``indices`` (uint8 [T, H, W, C]) and labels of a deterministic spread over the dataset."""
-    order = np.random.default_rng(seed).permutation(len(dataset))
+def _real_clips(dataset, indices: range, seed: int, in_order: bool = False, per_context: int = 1
+                ) -> Iterator[tuple[np.ndarray, int]]:
+    """Real clips number ``indices`` (uint8 [T, H, W, C]) and labels of a deterministic spread over the dataset, or
+    with ``in_order`` the dataset's items 0, 1, 2, ...; each ``per_context`` times in a row (the contexts of a
+    protocol that makes several predictions from each)."""
+    order = np.arange(len(dataset)) if in_order else np.random.default_rng(seed).permutation(len(dataset))
     for i in indices:
-        clip, label = dataset[int(order[i % len(order)]) + (i // len(order)) * len(dataset)]
+        k = i // per_context
+        clip, label = dataset[int(order[k % len(order)]) + (k // len(order)) * len(dataset)]
         yield np.asarray(clip), int(label)
 
 
@@ -69,14 +74,16 @@ GenInputs = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor 
 
 
 def _generator_inputs(cfg: DVDGANConfig, dataset, n: int, indices: range, batch: int, device: torch.device,
-                      seed: int) -> Iterator[GenInputs]:
+                      seed: int, protocol: Protocol | None = None) -> Iterator[GenInputs]:
     """Batches of (z, y for G, labels, DVD-GAN-FP context, the real clips) for clips ``indices`` of ``0..n-1``.
 
-    Synthesis labels cycle through the classes; a DVD-GAN-FP clip continues a real clip, whose label it keeps.
+    Synthesis labels cycle through the classes; a DVD-GAN-FP clip continues a real clip, whose label it keeps:
+    a random spread of the data's clips, or those a pinned ``protocol`` names (in order, ``per_context`` each).
     """
     m = cfg.model
     z_all = _latents(n, batch, m.generator.z_dim, seed)
-    real = _real_clips(dataset, indices, seed + 1) if m.context_frames else None
+    draw = {"in_order": protocol.first_frames, "per_context": protocol.per_context} if protocol else {}
+    real = _real_clips(dataset, indices, seed + 1, **draw) if m.context_frames else None
     for start in range(0, len(indices), batch):
         idx = indices[start : start + batch]
         z = z_all[idx.start : idx.stop].to(device)
@@ -96,11 +103,13 @@ def _generator_inputs(cfg: DVDGANConfig, dataset, n: int, indices: range, batch:
 
 @torch.no_grad()
 def _fake_clips(
-    G: nn.Module, cfg: DVDGANConfig, dataset, n: int, indices: range, batch: int, device: torch.device, seed: int
+    G: nn.Module, cfg: DVDGANConfig, dataset, n: int, indices: range, batch: int, device: torch.device, seed: int,
+    protocol: Protocol | None = None,
 ) -> Iterator[tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]]:
     """Generated clips ``indices`` of ``0..n-1``: (uint8 [T, H, W, C], its label, for FP the predicted part and the
     real clip)."""
-    for z, y, labels, context, real_full in _generator_inputs(cfg, dataset, n, indices, batch, device, seed):
+    for z, y, labels, context, real_full in _generator_inputs(cfg, dataset, n, indices, batch, device, seed,
+                                                              protocol):
         out = G(z, y, context=context) if context is not None else G(z, y)
         pred = video_to_uint8(out.float()).cpu().numpy()
         if context is None:
@@ -235,8 +244,11 @@ def _travel(cfg: DVDGANConfig, dataset, samples: Samples) -> dict:
 def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_name: str, device, progress: bool,
                    seed: int) -> dict:
     protocol = get_protocol(protocol_name)
+    if protocol.pinned:  # the real clips and contexts the protocol names, whatever the run trained on
+        cfg = cfg.with_values({"data.split": protocol.split or cfg.data.split})
+        dataset = protocol_dataset(cfg, protocol)
     i3d = load_i3d(device=device)
-    key = f"{cfg.data.source}|{cfg.data.split}|{cfg.data.frame_stride}|{cfg.model.num_frames}x{cfg.model.resolution}"
+    key = real_stats_key(cfg.data, cfg.model.num_frames, cfg.model.resolution)  # content, not the source's name
     bs = cfg.eval.batch_size
 
     def stats_of(clips, what: str, keep: bool) -> FeatureStats:
@@ -247,12 +259,12 @@ def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_n
         return stats.all_reduce(device)
 
     def real_stats() -> FeatureStats:
-        clips = (c for c, _ in _real_clips(dataset, _shard(protocol.num_real), seed + 2))
+        clips = (c for c, _ in _real_clips(dataset, _shard(protocol.num_real), seed + 2, protocol.first_frames))
         return stats_of(clips, "real", "kvd" in metrics)
 
     real = real_stats() if "kvd" in metrics else _cached_real_statistics(key, protocol, real_stats, i3d)
     n = protocol.num_fake
-    fake = stats_of((c for c, *_ in _fake_clips(G, cfg, dataset, n, _shard(n), bs, device, seed)), "fake",
+    fake = stats_of((c for c, *_ in _fake_clips(G, cfg, dataset, n, _shard(n), bs, device, seed, protocol)), "fake",
                     bool({"is", "kvd"} & set(metrics)))
     return compute_video_metrics(real, fake, i3d, protocol, metrics=metrics, batch_size=bs, device=device,
                                  strict=False, progress=progress)

@@ -3,15 +3,17 @@
 A metric the user asked for that cannot apply is a one-line error before step 1 (``check_metrics``). A preset's
 metrics are only a default: ``adapt_metrics`` keeps those that apply and adds the motion metric (always) and, for
 video data with clips of >= 9 frames, FVD on a small protocol (``fvd64_<T>f``), whose numbers are for watching a
-run, not for reporting.
+run, not for reporting. A protocol that was named (by the preset or the user) is never switched: one that does not
+fit the clips is an error before step 1.
 """
 
 from __future__ import annotations
 
 from dvdgan.config import DVDGANConfig
+from dvdgan.data import build_dataset
 from dvdgan.data.procedural import ProceduralVideos
 from dvdgan.metrics.i3d import MIN_FRAMES
-from dvdgan.metrics.protocols import get_protocol
+from dvdgan.metrics.protocols import Protocol, get_protocol
 
 VIDEO_METRICS = ("fvd", "is", "kvd")  # scored by the I3D network
 ALL_METRICS = ("class_acc", "motion", "travel", "psnr_ssim", "continuation", *VIDEO_METRICS)
@@ -44,11 +46,11 @@ def metric_problem(cfg: DVDGANConfig, dataset, metric: str, protocol: str | None
     if compares and not m.context_frames:
         return f"{metric} compares predictions with {compares}: only for DVD-GAN-FP models"
     if metric in VIDEO_METRICS:
-        return _video_problem(cfg, metric, get_protocol(protocol or cfg.eval.protocol))
+        return _video_problem(cfg, dataset, metric, get_protocol(protocol or cfg.eval.protocol))
     return None
 
 
-def _video_problem(cfg: DVDGANConfig, metric: str, protocol) -> str | None:
+def _video_problem(cfg: DVDGANConfig, dataset, metric: str, protocol: Protocol) -> str | None:
     t = cfg.model.num_frames
     if t < MIN_FRAMES:
         return (f"{metric}: FVD is undefined for {t}-frame clips (the I3D network behind fvd, is and kvd needs "
@@ -57,7 +59,34 @@ def _video_problem(cfg: DVDGANConfig, metric: str, protocol) -> str | None:
         return (f"{protocol.name} compares {protocol.num_frames}-frame clips but this model makes {t}-frame clips; "
                 f"use a protocol of {t} frames, e.g. fvd{protocol.num_fake}_{t}f (not comparable to the 16-frame "
                 "standard)")
-    return _i3d_problem()
+    return _pinned_problem(cfg, dataset, protocol) or _i3d_problem()
+
+
+def _pinned_problem(cfg: DVDGANConfig, dataset, protocol: Protocol) -> str | None:
+    """Why the real clips a benchmark protocol names cannot be drawn from this data (None if they can)."""
+    if not protocol.pinned:
+        return None
+    if isinstance(dataset, ProceduralVideos):
+        return f"{protocol.name} evaluates on fixed clips of a video dataset, not on procedural {cfg.data.source!r}"
+    if protocol.per_context > 1 and not cfg.model.context_frames:
+        return f"{protocol.name} makes {protocol.per_context} predictions per context: only for DVD-GAN-FP models"
+    try:
+        protocol_dataset(cfg, protocol)
+    except (ValueError, FileNotFoundError) as exc:
+        return str(exc)
+    return None
+
+
+def protocol_dataset(cfg: DVDGANConfig, protocol: Protocol):
+    """The data a pinned protocol evaluates on (its split, first windows), checked to hold its real clips."""
+    split = protocol.split or cfg.data.split
+    data_cfg = cfg.with_values({"data.split": split}).data
+    dataset = build_dataset(data_cfg, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1,
+                            first_window=protocol.first_frames)
+    if protocol.first_frames and len(dataset) < protocol.num_real:
+        raise ValueError(f"{protocol.name} takes the first {protocol.num_frames} frames of {protocol.num_real} "
+                         f"videos of split {split!r}, but {cfg.data.source} has {len(dataset)} there")
+    return dataset
 
 
 def applicable(cfg: DVDGANConfig, dataset, protocol: str | None = None) -> list[str]:
@@ -77,13 +106,18 @@ def check_metrics(cfg: DVDGANConfig, dataset, metrics: list[str] | None = None, 
 def adapt_metrics(cfg: DVDGANConfig, dataset, keep_protocol: bool = False) -> DVDGANConfig:
     """A preset's metrics fitted to the data: those that apply, motion always, FVD for video data of >= 9 frames.
 
-    The protocol becomes ``fvd64_<T>f`` unless ``keep_protocol`` (the user set it) or the preset asked for a video
-    metric on a protocol that already fits.
+    A protocol that was named (``keep_protocol``: the user set it; or the preset asks for a video metric) is kept,
+    and one that does not fit the clips raises ``ValueError``: a run never reports numbers on a protocol nobody
+    asked for. Otherwise FVD is added on ``fvd64_<T>f``, for watching the run.
     """
     t = cfg.model.num_frames
     protocol = cfg.eval.protocol
-    preset_video = any(name in VIDEO_METRICS for name in cfg.eval.metrics)
-    if not keep_protocol and not (preset_video and get_protocol(protocol).num_frames == t) and t >= MIN_FRAMES:
+    named = keep_protocol or any(name in VIDEO_METRICS for name in cfg.eval.metrics)
+    if named:
+        problem = _video_problem(cfg, dataset, "fvd", get_protocol(protocol))
+        if problem is not None and problem != _i3d_problem():
+            raise ValueError(f"eval.protocol={protocol}: {problem}")
+    elif t >= MIN_FRAMES:
         protocol = f"fvd{SMALL_PROTOCOL_CLIPS}_{t}f"
     wanted = list(cfg.eval.metrics) + ["motion", "travel"] + ["psnr_ssim"] * bool(cfg.model.context_frames)
     if not isinstance(dataset, ProceduralVideos):
