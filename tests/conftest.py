@@ -13,6 +13,16 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _threads():
+    """Each test starts with the suite's thread count: a test that raises it, or a run with ``train.threads``, must
+    not change the float rounding of the tests after it (the DDP comparison failed in the full suite when the
+    single-process run inherited 2 threads from an earlier test while its ranks used 1)."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 # The test models are tiny: one thread avoids OpenMP spin-waiting, which makes small convolutions ~10x slower
 # when the two cores are shared. Tests of big networks (I3D) raise it locally.
 torch.set_num_threads(1)
