@@ -7,6 +7,7 @@ marked ``[ours]`` in the comments. Presets live in ``dvdgan/presets/*.yaml`` as 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import reprlib
@@ -80,7 +81,9 @@ class GeneratorConfig:
     relu_slope: float = paper_value(0.0)
 
     def __post_init__(self) -> None:
-        _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale")
+        _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale", "bn_eps")
+        if not 0.0 < self.bn_momentum <= 1.0:
+            raise ConfigError(f"model.generator.bn_momentum must be in (0, 1], got {self.bn_momentum}")
         if not 0.0 <= self.relu_slope < 1.0:
             raise ConfigError(f"model.generator.relu_slope must be in [0, 1), got {self.relu_slope}")
         if not 0.0 <= self.tanh_grad_floor <= 1.0:
@@ -259,7 +262,16 @@ class TrainConfig:
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
 
     def __post_init__(self) -> None:
-        _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
+        _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints", "lr_g", "lr_d")
+        if not 0.0 <= self.adam_eps < math.inf:
+            raise ConfigError(f"train.adam_eps must be a finite number >= 0, got {self.adam_eps}")
+        # numpy's legacy seeding takes [0, 2**32), and offsets such as seed + 12345 must stay within torch's 64 bits
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"train.seed must be an integer in [0, 2**32), got {self.seed}")
+        if not 0.0 <= self.truncation < math.inf:
+            raise ConfigError(f"train.truncation must be a finite number >= 0 (0 = none), got {self.truncation}")
+        if self.threads < 0:  # was ignored: any value <= 0 meant torch's default
+            raise ConfigError(f"train.threads must be >= 0 (0 = torch's default), got {self.threads}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -504,11 +516,27 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}: {problem}" if mark is not None else problem
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+def _config_text(path: Path) -> str:
+    """The text of a config file, or a ConfigError saying what ``path`` is instead of a YAML file: a directory or
+    a FIFO was reported as missing, and reading a FIFO would wait for a writer forever."""
+    expected = "expected a YAML file such as a run's config.yaml"
+    if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; {expected}")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a regular file (a FIFO, socket or device); {expected}")
     try:
-        data = _load_yaml(path.read_text()) or {}
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # latin-1 text or a binary file
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); {expected}, saved as UTF-8") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    text = _config_text(path)
+    try:
+        data = _load_yaml(text) or {}
     except _RefusedYAML as exc:
         raise ConfigError(f"config file {path}: {_yaml_reason(exc)}") from None
     except yaml.YAMLError as exc:
@@ -630,10 +658,19 @@ def _set_path(cls: type, data: dict[str, Any], key: str, value: Any) -> None:
             node = node[part]
 
 
+_SECTIONS = {"GeneratorConfig": "model.generator", "DiscriminatorConfig": "model.discriminator",
+             "ModelConfig": "model", "DataConfig": "data", "TrainConfig": "train", "EvalConfig": "eval"}
+
+
 def _positive(obj: Any, *names: str) -> None:
+    """Each field > 0; a float must also be finite (``not value > 0`` catches NaN, which every comparison fails,
+    and ``lr_d=inf`` was accepted). The message names the key as it is set (``train.lr_d``)."""
     for name in names:
-        if getattr(obj, name) <= 0:
-            raise ConfigError(f"{type(obj).__name__}.{name} must be > 0, got {getattr(obj, name)}")
+        value = getattr(obj, name)
+        if not 0 < value < math.inf:
+            expected = "> 0 and finite" if isinstance(value, float) else "> 0"
+            raise ConfigError(f"{_SECTIONS.get(type(obj).__name__, type(obj).__name__)}.{name} must be {expected}, "
+                              f"got {value}")
 
 
 def _choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:

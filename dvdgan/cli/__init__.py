@@ -8,9 +8,12 @@ Errors the user can fix (bad config key, missing file, wrong shape) are raised a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from dvdgan.config import ConfigError
@@ -25,7 +28,13 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dvdgan", description="DVD-GAN video generation (arXiv 1907.06571).")
+    from dvdgan import __version__
+
+    parser = argparse.ArgumentParser(prog="dvdgan", description="DVD-GAN video generation (arXiv 1907.06571).",
+                                     epilog="Start with `dvdgan train` (the tiny preset on built-in data, on the CPU) "
+                                            "or `dvdgan sample pretrained:tiny-shapes --out grid.gif`; "
+                                            "`dvdgan COMMAND --help` for a command's options.")
+    parser.add_argument("-V", "--version", action="version", version=f"dvdgan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -41,14 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv:
-        argv = ["train"]  # the main job: `dvdgan` alone trains the tiny preset on built-in data
+    if not argv:  # `dvdgan` alone is how a newcomer asks what it does: the help, not 14 minutes of training
+        parser.print_help()
+        return 0
+    if argv[0] in ("-V", "--version"):  # returned, not argparse's SystemExit: main() gives exit codes
+        from dvdgan import __version__
+
+        print(f"dvdgan {__version__}")
+        return 0
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        with one_line_warnings():
+            return int(args.run(args) or 0)
     except (UserError, ConfigError, FileNotFoundError) as exc:
         print(f"dvdgan {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +78,22 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"dvdgan {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Warnings as one line, ``warning: MESSAGE``, while a command runs: Python's format adds the file, line and
+    source line that raised it, which tell a user of the command line nothing. Set by the CLI alone (a program
+    that imports dvdgan keeps its own format) and only the format: filters and pytest's recording still apply."""
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        kind = "" if category is UserWarning else f"{category.__name__}: "
+        return f"warning: {kind}{' '.join(str(message).split())}\n"
+
+    saved, warnings.formatwarning = warnings.formatwarning, one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = saved
 
 
 def require_positive(**values: float | None) -> None:
@@ -81,7 +113,10 @@ def load_generator(checkpoint: str, device_name: str):
     from dvdgan.training.distributed import resolve_device
 
     start = time.perf_counter()
-    exported = checkpoint.startswith((SHIPPED_PREFIX, HUB_PREFIX)) or is_export(checkpoint)
+    # a folder with an export's config.json but no weights is an incomplete export (read_export says what is
+    # missing), not a run directory without checkpoints
+    exported = (checkpoint.startswith((SHIPPED_PREFIX, HUB_PREFIX)) or is_export(checkpoint)
+                or (Path(checkpoint) / "config.json").is_file())
     try:
         device = resolve_device(device_name)
         ckpt = load_pretrained(checkpoint, device) if exported else load_checkpoint(checkpoint, device=device)

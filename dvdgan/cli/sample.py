@@ -4,6 +4,7 @@ clips (NPZ), or one MP4 per clip (``--outdir``)."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -26,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated class ids, one grid row each (default: all, <=10); DVD-GAN-FP: the class "
                         "of the context clips, one for all or one per clip (default: the .npz file's labels)")
     p.add_argument("--n", type=int, default=4, help="samples per row, i.e. per class or context (default 4)")
-    p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (0 = off)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (default 0: off)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the latents z: the same seed gives the same clips (default 0)")
     p.add_argument("--interpolate", action="store_true", help="each row walks linearly between two z")
     p.add_argument("--context", default=None,
                    help="DVD-GAN-FP: .npy/.npz uint8 clips [N,T,H,W,C] or a video file (first frames = context); "
@@ -35,9 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--standing-stats", type=int, default=0, metavar="N",
                    help="recompute G_ema's BN statistics from N of its own clips first (default 0: those in the "
                         "checkpoint, G_ema's own when the run set eval.standing_stats)")
-    p.add_argument("--fps", type=int, default=8)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--fps", type=int, default=8, help="frames per second of .mp4 and .gif outputs (default 8)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | mps | auto (default cpu)")
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="clips generated per forward pass; lower it when memory runs out (default 16)")
     p.set_defaults(run=run)
 
 
@@ -52,9 +55,12 @@ def _parse_classes(text: str | None, num_classes: int) -> list[int]:
         classes = [int(c) for c in text.split(",") if c.strip()]
     except ValueError:
         raise UserError(f"--classes must be comma-separated integers, got {text!r}") from None
+    if not classes:  # "," or "": not out of range, empty
+        raise UserError(f"--classes {text!r} names no class; expected comma-separated class ids in "
+                        f"0..{num_classes - 1}")
     bad = [c for c in classes if not 0 <= c < num_classes]
-    if bad or not classes:
-        raise UserError(f"--classes {bad or text!r} out of range: this model has classes 0..{num_classes - 1}")
+    if bad:
+        raise UserError(f"--classes {bad} out of range: this model has classes 0..{num_classes - 1}")
     return classes
 
 
@@ -295,9 +301,14 @@ def run(args: argparse.Namespace) -> int:
     require_positive(n=args.n, fps=args.fps, batch_size=args.batch_size)
     if args.standing_stats < 0:
         raise UserError(f"--standing-stats must be >= 0, got {args.standing_stats}")
+    if not 0 <= args.truncation < math.inf:  # -1 and nan meant "off" without a word, as 0 does
+        raise UserError(f"--truncation must be a finite number >= 0 (0 = off), got {args.truncation}")
     _check_outputs(args)
     ckpt = load_generator(args.checkpoint, args.device)
     G, m = ckpt.G_ema, ckpt.config.model
+    if args.context is not None and not m.context_frames:  # was ignored: clips from noise, the file never read
+        raise UserError(f"--context is for DVD-GAN-FP models (model.context_frames > 0); {args.checkpoint} has "
+                        "context_frames 0 and makes clips from noise alone: drop --context")
     made = _generate_fp(args, G, ckpt.config) if m.context_frames else _generate_synthesis(args, G, m)
     columns = args.n + (1 if m.context_frames else 0)  # DVD-GAN-FP rows start with the real clip
     print(f"wrote {_write_outputs(args, columns, *made)} from {ckpt.path}")

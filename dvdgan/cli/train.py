@@ -19,7 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="YAML file of overrides on top of the preset")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set train.lr_g=2e-4 (repeatable)")
-    p.add_argument("--data", default=None, help="data spec: shapes | motion | digits | folder:PATH | prepared:PATH")
+    p.add_argument("--data", default=None,
+                   help="data spec: shapes | motion | digits (built in) | folder:DIR | prepared:DIR | npz:FILE "
+                        "(uint8 clips [N, T, H, W, C], optional labels) (default: the preset's data.source, shapes "
+                        "for tiny)")
     p.add_argument("--out", default=None, help="run directory (default runs/NNNNN-<preset>-<data>)")
     p.add_argument("--steps", type=int, default=None, help="total generator steps (overrides train.steps)")
     p.add_argument("--device", default=None, help="cpu | cuda | cuda:N | mps | auto (overrides train.device)")
@@ -137,6 +140,7 @@ def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespa
 
 
 def run(args: argparse.Namespace) -> int:
+    from dvdgan.data.decode import DecodeError
     from dvdgan.training.checkpoint import CheckpointError
     from dvdgan.training.distributed import shutdown_distributed
     from dvdgan.training.loop import NonFiniteLossError, train
@@ -150,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         result = train(cfg, run_dir, resume=args.resume, quiet=args.quiet)  # prints where it starts and ends
         finished = True
-    except (ValueError, CheckpointError, NonFiniteLossError) as exc:
+    # DecodeError: a video that no longer decodes when no other can stand in (the state is saved first)
+    except (ValueError, CheckpointError, NonFiniteLossError, DecodeError) as exc:
         raise UserError(str(exc)) from None
     finally:
         shutdown_distributed(finished)  # a torchrun rank leaves its process group before the interpreter exits

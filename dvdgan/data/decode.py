@@ -109,6 +109,16 @@ def _read_image(file: Path) -> np.ndarray:
         raise _error(file, exc) from None
 
 
+def _check_same_size(folder: Path, first: tuple[Path, tuple[int, ...]], file: Path, frame: np.ndarray) -> None:
+    """DecodeError naming the frame folder when ``file`` differs in size from its ``first`` frame: the frames are
+    stacked into one clip, which said only "all input arrays must have the same shape" (or, resized one by one,
+    hid a stray image from another video)."""
+    if frame.shape != first[1]:
+        (h, w), (h0, w0) = frame.shape[:2], first[1][:2]
+        raise DecodeError(f"frame folder {folder}: {file.name} is {w}x{h} but {first[0].name} is {w0}x{h0}; "
+                          "expected frames of one size")
+
+
 def iter_frames(path: Path) -> Iterator[tuple[np.ndarray, float | None]]:
     """Every frame of a video file or frame folder, in order, with its time in seconds (None if unknown).
 
@@ -120,8 +130,12 @@ def iter_frames(path: Path) -> Iterator[tuple[np.ndarray, float | None]]:
         files = frame_files(path)
         if not files:
             raise DecodeError(f"frame folder {path.name} holds no .png/.jpg frames")
+        first: tuple[Path, tuple[int, ...]] | None = None
         for file in files:
-            yield _read_image(file), None
+            frame = _read_image(file)
+            first = first or (file, frame.shape)
+            _check_same_size(path, first, file, frame)
+            yield frame, None
         return
     with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
@@ -204,6 +218,9 @@ def read_frames_at(path: Path, indices: Sequence[int]) -> np.ndarray:
         if last >= len(files):
             raise DecodeError(f"{path.name} has {len(files)} frames, frame {last} was requested")
         frames = {int(i): _read_image(files[i]) for i in np.unique(wanted)}
+        first = min(frames)
+        for i, frame in frames.items():
+            _check_same_size(path, (files[first], frames[first].shape), files[i], frame)
     else:
         needed, frames, count = set(wanted.tolist()), {}, 0
         for count, (frame, _) in enumerate(iter_frames(path), start=1):

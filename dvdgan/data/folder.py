@@ -92,6 +92,11 @@ class VideoFolder:
             entries = self._ucf(ucf_dir)
         else:
             entries = self._plain()
+        # a source without split information is one split, which all, train and test each select whole (train is
+        # data.split's default); any other name was a typo that silently took every video
+        if not any(e.tags for e in entries) and split not in ("all", "train", "test"):
+            raise ValueError(f"split {split!r} is unknown: {self.root} has no split files (UCF-101 lists or a "
+                             "Kinetics CSV), so expected all, train or test, which each take every video")
         keep = select_split([e.tags for e in entries], split, split_index)
         self.entries = [entries[i] for i in keep]
         if not self.entries:
@@ -164,6 +169,10 @@ class VideoFolder:
             for name in dirs:
                 found.setdefault(name, Path(folder) / name)  # a frame folder named like the clip
         entries = []
+        splits = sorted({r.split for r in rows if r.split})
+        if self.split != "all" and splits and self.split not in splits:
+            raise ValueError(f"split {self.split!r} is not in {csv_path}; expected all or one of its splits: "
+                             f"{', '.join(splits)}")
         filter_rows = self.split != "all" and any(r.split for r in rows)  # a CSV without splits is one split
         for row in rows:
             if filter_rows and row.split != self.split:

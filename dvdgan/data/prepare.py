@@ -41,6 +41,7 @@ from dvdgan.data.store import (
     PreparedStore,
     write_json_atomic,
 )
+from dvdgan.limits import check_frame_size
 
 WORK_DIR = ".work"
 # What prepare writes into OUT (finished files, the work dir, temporary names); any other entry is not ours.
@@ -69,6 +70,9 @@ class PrepareOptions:
     def __post_init__(self) -> None:
         if self.size < 1:
             raise ValueError(f"--size must be >= 1, got {self.size}")
+        too_big = check_frame_size(self.size, self.size)  # each video's resize raised MemoryError, blamed on it
+        if too_big:
+            raise ValueError(f"--size {self.size}: store {too_big}")
         if self.stride < 1:
             raise ValueError(f"--stride must be >= 1, got {self.stride}")
         if self.fps is not None and (self.fps <= 0 or self.stride != 1):

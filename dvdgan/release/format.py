@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 import dvdgan
-from dvdgan.config import DVDGANConfig
-from dvdgan.training.checkpoint import config_from_checkpoint, load_state_checked, on_meta
+from dvdgan.config import DVDGANConfig, _short
+from dvdgan.training.checkpoint import config_from_checkpoint, load_state_checked, on_meta, stored_int
 
 FORMAT = "dvdgan-generator"
 FORMAT_VERSION = 1
@@ -146,8 +146,9 @@ def read_config(folder: Path) -> tuple[DVDGANConfig, dict[str, Any]]:
         raise ExportError(f"{path} describes another architecture ({kind or 'no format field'}), not a "
                           f"{FORMAT} (format {FORMAT!r})")
     version = doc.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ExportError(f"{path} has format version {version!r}; this dvdgan reads <= {FORMAT_VERSION}")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise ExportError(f"{path} has format version {_short(version)}; this dvdgan reads versions 1 to "
+                          f"{FORMAT_VERSION}")
     trained = doc.get("trained") if isinstance(doc.get("trained"), dict) else {}
     run = {"model": doc.get("model"), "data": trained.get("data", {}), "eval": trained.get("eval", {}),
            "train": {"seed": trained.get("seed", 0)}}
@@ -159,7 +160,8 @@ def read_header(path: Path) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError, safe_open
 
     if not path.is_file():
-        raise ExportError(f"{path.parent} is not a dvdgan export: it has no {path.name}")
+        raise ExportError(f"{path.parent} is an incomplete dvdgan export: it has no {path.name} (expected "
+                          f"{', '.join(FILES)}, as dvdgan export writes them)")
     try:
         with safe_open(str(path), framework="pt") as f:
             slices = {k: f.get_slice(k) for k in f.keys()}  # noqa: SIM118 - a safe_open handle is not a dict
@@ -180,6 +182,9 @@ def read_export(folder: str | Path, device: torch.device | str = "cpu") -> Expor
 
     folder = Path(folder)
     cfg, doc = read_config(folder)
+    trained = doc.get("trained") if isinstance(doc.get("trained"), dict) else {}
+    step = stored_int(trained.get("step", 0), "trained.step", folder / CONFIG)  # checked before any weight is read
+    standing = stored_int(doc.get("g_ema_standing_stats", 0), "g_ema_standing_stats", folder / CONFIG)
     weights = folder / WEIGHTS
     declared = read_header(weights)
     with on_meta():  # no memory, no initialisation
@@ -189,10 +194,20 @@ def read_export(folder: str | Path, device: torch.device | str = "cpu") -> Expor
     _check_dtypes(expected, declared, weights)
     # Copies in fresh (64-byte aligned) memory: safetensors' offsets are not aligned, and CPU kernels round
     # differently on unaligned tensors, so samples would differ from the checkpoint's in the last bit.
-    G.load_state_dict({k: v.clone() for k, v in load_file(str(weights)).items()}, assign=True)
+    tensors = {k: v.clone() for k, v in load_file(str(weights)).items()}
+    _check_finite(tensors, weights)
+    G.load_state_dict(tensors, assign=True)
     G = G.to(device).eval().requires_grad_(False)
-    trained = doc.get("trained") if isinstance(doc.get("trained"), dict) else {}
-    return Exported(folder, cfg, int(trained.get("step", 0)), int(doc.get("g_ema_standing_stats", 0)), G)
+    return Exported(folder, cfg, step, standing, G)
+
+
+def _check_finite(tensors: dict[str, torch.Tensor], source: Path) -> None:
+    # Training never saves a non-finite state, so NaN or infinite weights mean a damaged or hand-made file; loaded,
+    # they sampled black clips without a word.
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ExportError(f"{source}: {name!r} holds NaN or infinite values; expected the finite weights "
+                              "dvdgan export writes (the file is damaged)")
 
 
 def _check_dtypes(expected: dict[str, torch.dtype], declared: dict[str, torch.Tensor], source: Path) -> None:

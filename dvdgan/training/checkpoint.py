@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 import dvdgan
-from dvdgan.config import ConfigError, DVDGANConfig
+from dvdgan.config import ConfigError, DVDGANConfig, _short
 from dvdgan.limits import check_clip_size, check_parameters
 
 FORMAT_VERSION = 1
@@ -199,10 +199,24 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu", mmap: 
         raise CheckpointError(f"checkpoint {path} is unreadable ({_unreadable_reason(path, exc)})") from None
     if not isinstance(data, dict) or "config" not in data or "format_version" not in data:
         raise CheckpointError(f"{path} is not a dvdgan checkpoint (missing 'config'/'format_version')")
-    if data["format_version"] > FORMAT_VERSION:
+    if stored_int(data["format_version"], "format_version", path) > FORMAT_VERSION:
         raise CheckpointError(f"{path} has format {data['format_version']}; this dvdgan reads <= {FORMAT_VERSION}")
+    for key in ("step", "g_ema_standing_stats"):
+        if key in data:
+            stored_int(data[key], key, path)
     check_stored_data(data, path)
     return data
+
+
+MAX_STORED_INT = 2**63  # steps and counts are int64 for torch, TensorBoard and most JSON readers
+
+
+def stored_int(value: Any, key: str, source: Path | str) -> int:
+    """``value``, read from ``source`` under ``key``, when it is an integer in [0, 2**63); else a CheckpointError
+    naming the key: ``int()`` of it said "invalid literal for int()" naming nothing, and took 1e20 for a step."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_STORED_INT:
+        raise CheckpointError(f"{source}: {key} must be an integer in [0, 2**63), got {_short(value)}")
+    return value
 
 
 def _stored_tensors(data: Any) -> Iterator[tuple[str, torch.Tensor]]:
