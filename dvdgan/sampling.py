@@ -180,6 +180,34 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 8) -> Path:
     return path
 
 
+def save_video(path: str | Path, video, fps: int = 8, rows: int = 1) -> Path:
+    """Save what the generator returns: float ``[B, T, 3, H, W]`` (or one ``[T, 3, H, W]`` clip) in [-1, 1], a
+    torch tensor or a numpy array, or uint8 frames ``[T, H, W, 3]``. Several clips become a grid of ``rows`` rows.
+    ``.mp4`` (H.264), ``.gif``, ``.png`` (every frame left to right, one clip per row) or ``.npz`` (the clips)."""
+    x = torch.as_tensor(np.asarray(video) if not isinstance(video, torch.Tensor) else video).detach().cpu()
+    if x.dtype == torch.uint8 and x.dim() == 4 and x.shape[-1] == 3:
+        clips = x[None].numpy()
+    elif x.is_floating_point() and x.dim() in (4, 5) and x.shape[-3] == 3:
+        clips = video_to_uint8(x if x.dim() == 5 else x[None]).numpy()
+    else:
+        raise ValueError(f"save_video expects float [B, T, 3, H, W] or [T, 3, H, W] in [-1, 1], or uint8 "
+                         f"[T, H, W, 3], got {x.dtype} {list(x.shape)}")
+    path = Path(path)
+    if len(clips) % rows:
+        raise ValueError(f"{len(clips)} clips do not fill {rows} rows")
+    if path.suffix.lower() == ".png":
+        from PIL import Image
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(make_filmstrip(clips, scale=max(1, 64 // clips.shape[2]))).save(path)
+        return path
+    if path.suffix.lower() == ".npz":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, videos=clips)
+        return path
+    return write_video(path, make_grid(clips, rows=rows) if len(clips) > 1 else clips[0], fps=fps)
+
+
 def class_grid_inputs(
     num_classes: int, per_class: int, z_dim: int, seed: int, truncation: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -33,7 +33,8 @@ def main() -> int:
     args = parse_args()
     out = PRETRAINED_DIR / args.name
     gif = out / "samples.gif"
-    export_checkpoint(args.run, out, name=args.name, command=args.command, gif=gif.name)
+    export_checkpoint(args.run, out, name=args.name, command=args.command, gif=gif.name,
+                      reference=f"pretrained:{args.name}")
     status = dvdgan_main(["sample", f"pretrained:{args.name}", "--out", str(gif), "--n", str(args.n),
                           "--seed", str(args.seed)])
     if status:

@@ -19,7 +19,7 @@ def test_eval_class_accuracy_writes_json(tmp_path: Path, capsys) -> None:
     run = train(micro_cfg("train.steps=2"), tmp_path / "run", quiet=True)
     out = tmp_path / "eval.json"
     assert main(["eval", str(run.last_checkpoint), "--metrics", "class_acc,motion", "--num-samples", "18",
-                 "--json-out", str(out)]) == 0
+                 "--json-out", str(out), "--json"]) == 0
     result = json.loads(out.read_text())
     assert result["step"] == 2 and 0.0 <= result["class_acc"] <= 1.0
     assert len(result["class_acc_per_class"]) == 9 and result["class_acc_samples"] == 18

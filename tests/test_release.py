@@ -83,7 +83,8 @@ def test_model_card_tells_how_the_model_was_made(run: Path, exported: Path) -> N
     card = (exported / "README.md").read_text()
     (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert card.startswith("---\nlibrary_name: dvdgan") and "# micro" in card
-    for text in ("`dvdgan train --steps 2`", "- steps: 2", "- seed: 0", "`shapes`", "dvdgan sample pretrained:micro",
+    for text in ("`dvdgan train --steps 2`", "- steps: 2", "- seed: 0", "`shapes`",
+                 f"dvdgan sample {exported.resolve()} --out samples.gif",  # runs from any directory
                  f"rigid, on a track the data could produce) | {record['class_acc']:.4g} |",
                  "| motion energy ratio, smallest over frame steps (generated / real; counts deformation too) | "
                  f"{record['motion_ratio_min']:.4g} |"):
@@ -211,6 +212,10 @@ def test_push_to_hub_uploads_exactly_the_export(run: Path, exported: Path, tmp_p
     assert calls == [("create", "someone/micro", True), ("upload", "someone/micro", sorted(FILES))]
     G = dvdgan.from_pretrained("someone/micro", cache_dir=tmp_path / "hub", local_files_only=True)
     assert torch.equal(_samples(G), _samples(dvdgan.load_checkpoint(run).G_ema))
+    # the card on the Hub loads the model from the Hub, not from a path on the uploader's disk
+    served = (next((tmp_path / "hub" / "models--someone--micro" / "snapshots").iterdir()) / "README.md").read_text()
+    assert "dvdgan sample hf:someone/micro " in served and 'from_pretrained("someone/micro")' in served
+    assert str(exported.resolve()) not in served and str(exported.resolve()) in (exported / "README.md").read_text()
     calls.clear()
     dvdgan.push_to_hub(run, "someone/fromrun")  # a run directory is exported first
     assert calls[1] == ("upload", "someone/fromrun", sorted(FILES))

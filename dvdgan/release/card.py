@@ -50,6 +50,7 @@ class CardFacts:
     source: str  # the run or checkpoint it was exported from
     metrics: dict[str, Any] | None = None  # one record of the run's metrics.jsonl
     gif: str = ""  # a sample GIF, relative to the card
+    reference: str = ""  # what `dvdgan sample` takes to load it: a folder, pretrained:NAME or hf:USER/REPO
 
 
 def metrics_at(run_dir: Path, step: int) -> dict[str, Any] | None:
@@ -95,13 +96,32 @@ def restate_metrics(card: str, metrics: dict[str, Any], origin: str) -> str:
     return head + found + "\n" + "\n".join(_metrics_section(metrics, origin)) + "\n"
 
 
-def _usage(name: str, cfg: DVDGANConfig) -> list[str]:
+def _usage(reference: str, cfg: DVDGANConfig) -> list[str]:
+    """How to load the model: ``reference`` is what ``dvdgan sample`` takes (an export folder, ``pretrained:NAME``
+    or ``hf:USER/REPO``); ``from_pretrained`` takes the name of a shipped model, a Hub id or a folder."""
     m = cfg.model
     context = " --context clips.npz" if m.context_frames else ""
-    return ["```bash", f"dvdgan sample pretrained:{name} --out samples.gif{context}", "```", "", "```python",
-            "import dvdgan", "", f'G = dvdgan.from_pretrained("{name}")  # G_ema, in eval mode',
+    python = reference.removeprefix("pretrained:").removeprefix("hf:")
+    return ["```bash", f"dvdgan sample {_quoted(reference)} --out samples.gif{context}", "```", "", "```python",
+            "import dvdgan", "", f"G = dvdgan.from_pretrained({json.dumps(python)})  # G_ema, in eval mode",
             "z = G.sample_z(4)", "video = G(z, y)  # y: int64 class ids [4]; frames in [-1, 1], [B, T, 3, H, W]"
             if m.num_classes else "video = G(z)  # frames in [-1, 1], [B, T, 3, H, W]", "```"]
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one shell word."""
+    import shlex
+
+    return shlex.quote(text)
+
+
+def restate_usage(card: str, reference: str, cfg: DVDGANConfig) -> str:
+    """``card`` with its Use section's commands loading the model from ``reference`` (e.g. once on the Hub)."""
+    head, found, rest = card.partition("## Use\n")
+    _, after, tail = rest.partition("\n## ")
+    if not found or not after:
+        raise ValueError("the card has no '## Use' section")
+    return head + found + "\n" + "\n".join(_usage(reference, cfg)) + "\n" + after + tail
 
 
 def model_card(f: CardFacts) -> str:
@@ -120,7 +140,7 @@ def model_card(f: CardFacts) -> str:
     if f.gif:
         rows = "one row per context clip: its frames, then the prediction" if m.context_frames else "one row per class"
         lines += [f"![samples, {rows}]({f.gif})", ""]
-    lines += ["## Use", "", *_usage(f.name, f.cfg), "",
+    lines += ["## Use", "", *_usage(f.reference or f"pretrained:{f.name}", f.cfg), "",
               "## How it was made", "",
               f"- command: `{f.command}`",
               f"- steps: {f.step}",

@@ -16,9 +16,11 @@ def run_dir_of(checkpoint: Path) -> Path | None:
 
 
 def export_checkpoint(source: str | Path, out: str | Path, name: str | None = None, command: str | None = None,
-                      gif: str = "") -> Path:
+                      gif: str = "", reference: str | None = None) -> Path:
     """Write ``out/{model.safetensors, config.json, README.md}`` from a run directory (its newest checkpoint) or a
-    checkpoint file. The card takes the metrics of the run's ``metrics.jsonl`` at the checkpoint's step."""
+    checkpoint file. The card takes the metrics of the run's ``metrics.jsonl`` at the checkpoint's step; its
+    commands load the model from ``reference`` (default: ``out``'s absolute path, so that they run from any
+    directory; ``pretrained:NAME`` for a shipped model, ``hf:USER/REPO`` for the Hub)."""
     ckpt = load_checkpoint(source)  # G_ema alone, from a memory-mapped file
     run = run_dir_of(ckpt.path)
     if command is None:  # a run's config.yaml is complete: training it again gives the same model
@@ -26,5 +28,6 @@ def export_checkpoint(source: str | Path, out: str | Path, name: str | None = No
     facts = CardFacts(name=name or Path(out).name, cfg=ckpt.config, step=ckpt.step,
                       standing_stats=ckpt.standing_stats,
                       parameters=sum(p.numel() for p in ckpt.G_ema.parameters()), command=command,
-                      source=str(ckpt.path), metrics=metrics_at(run, ckpt.step) if run else None, gif=gif)
+                      source=str(ckpt.path), metrics=metrics_at(run, ckpt.step) if run else None, gif=gif,
+                      reference=reference or str(Path(out).resolve()))
     return write_export(out, ckpt.G_ema, ckpt.config, ckpt.step, ckpt.standing_stats, model_card(facts))

@@ -5,11 +5,16 @@ The Hub repository holds exactly the files of an export (``format.py``); nothing
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from dvdgan.extras import missing_extra
-from dvdgan.release.format import FILES, WEIGHTS, ExportError, read_config, read_header
+from dvdgan.release.format import CARD, FILES, WEIGHTS, ExportError, read_config, read_header
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # user/name, as the Hub spells repository ids
 
@@ -47,14 +52,39 @@ def upload(folder: str | Path, repo_id: str, private: bool = False, token: str |
     folder = Path(folder)
     if not REPO_ID.match(repo_id):
         raise ExportError(f"{repo_id!r} is not a Hub repository id (user/name)")
-    read_config(folder)  # never publish a folder that from_pretrained would refuse
+    cfg, _ = read_config(folder)  # never publish a folder that from_pretrained would refuse
     read_header(folder / WEIGHTS)
     hf = _hub()
     api = hf.HfApi(token=token)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
-        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, allow_patterns=list(FILES),
-                                 commit_message=commit_message)
+        with _with_hub_card(folder, repo_id, cfg) as files:
+            info = api.upload_folder(folder_path=str(files), repo_id=repo_id, allow_patterns=list(FILES),
+                                     commit_message=commit_message)
     except Exception as exc:  # as in download: HTTP, authentication, permissions
         raise ExportError(f"could not push {folder} to {repo_id} on the Hugging Face Hub: {_first_line(exc)}") from None
     return str(getattr(info, "commit_url", info))
+
+
+@contextlib.contextmanager
+def _with_hub_card(folder: Path, repo_id: str, cfg) -> Iterator[Path]:
+    """The folder to upload: ``folder`` itself, or a copy (weights linked, not copied, where the disk allows) whose
+    card loads the model from the Hub (``hf:USER/REPO``), not from a path on the uploader's disk."""
+    from dvdgan.release.card import restate_usage
+
+    card = folder / CARD
+    try:
+        text = restate_usage(card.read_text(encoding="utf-8"), f"hf:{repo_id}", cfg)
+    except (OSError, UnicodeDecodeError, ValueError):  # no card, or one without a Use section: upload as it is
+        yield folder
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp)
+        for name in FILES:
+            if name != CARD and (folder / name).is_file():
+                try:
+                    os.link(folder / name, staged / name)
+                except OSError:  # another file system
+                    shutil.copyfile(folder / name, staged / name)
+        (staged / CARD).write_text(text, encoding="utf-8")
+        yield staged

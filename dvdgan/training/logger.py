@@ -108,3 +108,35 @@ def _scalars(prefix: str, values: dict[str, Any]) -> dict[str, float]:
         elif isinstance(value, list):
             out.update({f"{prefix}/{key}/{i}": v for i, v in enumerate(value) if isinstance(v, (int, float))})
     return out
+
+
+class ProgressSummary:
+    """One line on stderr now and then (``step 120/3000 (4%)  2.31 steps/s  ETA 20m46s  loss_d 1.234  loss_g
+    0.567``): what a log file gets instead of a progress bar, whose redraws a file keeps as one long line. A line
+    at most every ``every_s`` seconds, at a ``train.log_every`` step, and always at the last step."""
+
+    def __init__(self, start: int, end: int, enabled: bool, every_s: float = 10.0) -> None:
+        self.start, self.end, self.enabled, self.every_s = start, end, enabled, every_s
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, step: int, stats: dict[str, float]) -> None:
+        import sys
+
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < self.every_s and step < self.end):
+            return
+        self.last = now
+        rate = (step - self.start) / max(now - self.t0, 1e-9)
+        eta = (self.end - step) / rate if rate > 0 else float("inf")
+        losses = "  ".join(f"{k} {stats[k]:.3f}" for k in ("loss_d", "loss_g") if k in stats)
+        print(f"step {step}/{self.end} ({100 * step / max(self.end, 1):.0f}%)  {rate:.2f} steps/s  "
+              f"ETA {_duration(eta)}  {losses}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

@@ -42,7 +42,7 @@ from dvdgan.training.batches import BatchLayout, GlobalStream, RankBatchSampler,
 from dvdgan.training.distributed import all_gather_objects, barrier, init_distributed
 from dvdgan.training.ema import EMA
 from dvdgan.training.evaluate import standing_statistics
-from dvdgan.training.logger import RunLogger
+from dvdgan.training.logger import ProgressSummary, RunLogger
 from dvdgan.training.metric_plan import check_metrics
 from dvdgan.training.rundir import (
     ConsoleLog,
@@ -451,8 +451,15 @@ class Trainer:
         end = t.steps if max_steps is None else min(t.steps, self.step + max_steps)
         self.last_ckpt: Path | None = self.resumed_from  # a finished run resumed: nothing new to save
         self._announce(end)
-        bar = tqdm(total=end, initial=self.step, disable=not self.dist.is_main or self.quiet, desc="train",
-                   unit="it", dynamic_ncols=True)
+        first_step = self.step
+        if t.sample_every and self.resumed_from is None and self.step == 0:  # what G should learn, beside its samples
+            self._guarded("real-data grid", lambda: self.snapshots.write_reals(self.logger))
+        # A terminal (or a notebook) gets the bar; a log file (stderr redirected) a summary line now and then.
+        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        self.summary = ProgressSummary(self.step, end, enabled=self.dist.is_main and not self.quiet
+                                       and not interactive)
+        bar = tqdm(total=end, initial=self.step, disable=not self.dist.is_main or self.quiet or self.summary.enabled,
+                   desc="train", unit="it", dynamic_ncols=True)
         try:
             with _StopFlag() as stop:
                 stopped = self._steps(end, bar, stop)
@@ -461,6 +468,9 @@ class Trainer:
             bar.close()
             if t.sample_every and self.step % t.sample_every:
                 self._guarded("sample snapshot", lambda: self.snapshots.write(self.G_ema, self.step, self.logger))
+            # A run that ends between two evaluations (one shorter than eval_every, too) is measured at its end.
+            if t.eval_every and self.step % t.eval_every and self.step == t.steps > first_step and not stopped:
+                self._guarded("evaluation", self._evaluate)
         except (NonFiniteLossError, KeyboardInterrupt, ckpt.CheckpointError):
             raise  # a broken state, "stop now", or a save that just failed: nothing to save
         except Exception:
@@ -495,6 +505,7 @@ class Trainer:
                 stats.update(layer_sigmas(self.G, self.D))
                 self.logger.stats(self.step, stats)
                 bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}")
+                self.summary.update(self.step, stats)
                 window_t = time.perf_counter()
             if any(every and self.step % every == 0 for every in (t.checkpoint_every, t.sample_every, t.eval_every)):
                 self.check_finite()  # nothing is saved, sampled or evaluated from a broken state
@@ -550,7 +561,8 @@ class Trainer:
         metrics = "no in-loop metrics (train.eval_every=0)"
         if t.eval_every:
             video = any(m in ("fvd", "is", "kvd") for m in e.metrics)
-            metrics = f"metrics every {t.eval_every} steps: {', '.join(e.metrics)}{f' ({e.protocol})' * video}"
+            metrics = (f"metrics every {t.eval_every} steps and at the last: {', '.join(e.metrics)}"
+                       f"{f' ({e.protocol})' * video}")
         print(f"run {self.run_dir}: {start}, training to step {end}\n"
               f"device {self.device}{ranks}, {torch.get_num_threads()} CPU threads; "
               f"G {params[0]:,} parameters, D {params[1]:,}\n"

@@ -17,6 +17,8 @@ from dvdgan.video import uint8_to_video, video_to_uint8
 MAX_ROWS = 10  # grids of models with many classes show an evenly spaced subset of them
 PER_ROW = 4
 UNCOND_ROWS = 4
+MAX_LABEL_SCAN = 100_000  # labels looked at (no frames read) to find each class's clips for the real-data grid
+MAX_CLIP_SCAN = 200  # clips read for that where the data has no label lookup
 
 
 class Snapshotter:
@@ -59,4 +61,39 @@ class Snapshotter:
         write_video(path.with_suffix(".gif"), grid)
         if logger is not None:
             logger.video("samples", grid, step)
+        return path
+
+    def real_clips(self) -> np.ndarray:
+        """Training clips laid out as the sample grids: per class row, that class's first ``PER_ROW`` clips (found
+        by label, without reading other clips); DVD-GAN-FP: the clips whose starts are the grids' contexts."""
+        if self.context is not None or self.y is None:
+            return np.stack([np.asarray(self.dataset[i][0]) for i in range(len(self.z))])
+        wanted = [int(c) for c in self.y[::PER_ROW]]
+        label = getattr(self.dataset, "label", None)
+        scan = MAX_LABEL_SCAN if label is not None else MAX_CLIP_SCAN  # without labels, each look reads a clip
+        label = label or (lambda i: int(self.dataset[i][1]))
+        found: dict[int, list[int]] = {c: [] for c in wanted}
+        for i in range(min(len(self.dataset), scan)):
+            c = int(label(i))
+            if c in found and len(found[c]) < PER_ROW:
+                found[c].append(i)
+                if all(len(v) == PER_ROW for v in found.values()):
+                    break
+        clips = {i: np.asarray(self.dataset[i][0]) for v in found.values() for i in v}
+        if not clips:
+            raise ValueError(f"none of the first {scan} clips is of a class the grid shows")
+        black = np.zeros_like(next(iter(clips.values())))
+        # a class with fewer clips than a row: the rest of its row is black
+        return np.stack([clips[found[c][k]] if k < len(found[c]) else black for c in wanted for k in range(PER_ROW)])
+
+    def write_reals(self, logger: RunLogger | None = None) -> Path | None:
+        """``samples/reals.{mp4,gif}``: real clips in the sample grids' layout, to hold the samples against."""
+        if not self.enabled:
+            return None
+        grid = make_grid(self.real_clips(), rows=self.rows, row_labels=self.row_labels)
+        path = self.out / "reals.mp4"
+        write_video(path, grid)
+        write_video(path.with_suffix(".gif"), grid)
+        if logger is not None:
+            logger.video("reals", grid, 0)
         return path
