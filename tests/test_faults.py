@@ -156,6 +156,25 @@ def test_killing_prepare_prints_no_worker_traceback_and_the_rerun_resumes(tmp_pa
 # 5: --resume where there is nothing to resume ----------------------------------------------------------------------
 
 
+def test_sigterm_to_a_worker_forked_before_its_initializer_ends_it_there() -> None:
+    # Pool.terminate() on a loaded machine reached a decoding worker still running prepare's inherited SIGTERM
+    # handler: the exception unwound the fork into the test session, and a second copy of pytest ran on beside
+    # the first (sharing its tmp dirs: the DDP comparison then read the other copy's checkpoints).
+    from dvdgan.cli.prepare import _sigterm_raises
+
+    with _sigterm_raises():
+        pid = os.fork()
+        if pid == 0:  # the child: as a worker between fork and its initializer
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except BaseException:
+                os._exit(99)  # the handler raised here: the bug (exit so that no second session runs on)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGTERM
+
+
 def test_5_resume_without_a_checkpoint_is_an_error_and_touches_nothing(tmp_path, capsys) -> None:
     other = tmp_path / "other"
     other.mkdir()

@@ -53,7 +53,14 @@ class _Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
+    owner = os.getpid()
+
     def handle(signum: int, frame: object) -> None:
+        # A decoding worker forked from us holds this handler until its initializer resets it. Pool.terminate()
+        # can reach a worker that is still starting (a loaded machine): raising there would unwind the fork into
+        # the caller's stack (under pytest, a second copy of the test session ran on). A child just ends.
+        if os.getpid() != owner:
+            os._exit(128 + signum)
         raise _Terminated
 
     try:
