@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from dvdgan.protocols import get_protocol  # pure data: config imports nothing else of the package
+
 
 class ConfigError(ValueError):
     """A configuration problem: unknown key, wrong type, invalid value or unknown preset."""
@@ -64,18 +66,12 @@ class GeneratorConfig:
     # [ours] initial bias of the ConvGRU update gate u (h' = u.h + (1-u).c); the paper does not give its gate
     # initialisation. 0 gives u = 0.5 at the start.
     gru_update_bias: float = paper_value(0.0)
-    bn_pool_time: bool = paper_value(False)  # [ours flag] pool BN statistics over time (paper: per time step)
     bn_eps: float = 1e-5  # [ours, BigGAN]
     bn_momentum: float = 0.1  # [ours, PyTorch default]
     # [BigGAN; the paper trains at batch 512 on TPU pods and builds on BigGAN] BN statistics over the batch of all
     # ranks (cross-replica BN) rather than each rank's micro-batch. Gradient accumulation still splits them: BN
     # sees micro_batch x world_size clips (docs/architecture.md section 4). No effect in one process.
     cross_replica_bn: bool = True
-    # [ours flag] smallest gradient of G's output tanh, which is 1 - y^2 and vanishes where y = -1 or 1. Tried
-    # because a class G draws as an empty black clip sat at pre-activations of -3 to -5 (gradient 0.001-0.01); a
-    # floor of 0.1 did not bring such classes back and made more of them (docs/results.md section 13), so it is
-    # off in every preset. The forward value stays tanh's. Paper: 0 (plain tanh).
-    tanh_grad_floor: float = paper_value(0.0)
     # [ours flag] negative slope of G's activations (leaky ReLU); 0 is the paper's ReLU. See docs/results.md
     # section 14 for what a dead class looks like and what this does to it.
     relu_slope: float = paper_value(0.0)
@@ -86,8 +82,6 @@ class GeneratorConfig:
             raise ConfigError(f"model.generator.bn_momentum must be in (0, 1], got {self.bn_momentum}")
         if not 0.0 <= self.relu_slope < 1.0:
             raise ConfigError(f"model.generator.relu_slope must be in [0, 1), got {self.relu_slope}")
-        if not 0.0 <= self.tanh_grad_floor <= 1.0:
-            raise ConfigError(f"model.generator.tanh_grad_floor must be in [0, 1], got {self.tanh_grad_floor}")
         if self.gru_kernel % 2 != 1:
             raise ConfigError(f"model.generator.gru_kernel must be odd, got {self.gru_kernel}")
 
@@ -192,7 +186,6 @@ class DataConfig:
 
 
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
-TEMPORAL_NEGATIVES = ("still", "frozen", "reversed")
 LOG_BACKENDS = ("tensorboard", "wandb")
 
 
@@ -202,7 +195,6 @@ class TrainConfig:
 
     steps: int = 300_000  # [paper] generator steps
     batch_size: int = 512  # [paper] global batch per D or G step
-    micro_batch: int = 0  # per-rank forward batch; 0 = batch_size / world_size (no accumulation)
     lr_g: float = 1e-4  # [paper]
     lr_d: float = 5e-4  # [paper]
     betas: list[float] = field(default_factory=lambda: [0.0, 0.999])  # [ours, BigGAN]
@@ -210,6 +202,9 @@ class TrainConfig:
     d_steps: int = 2  # [paper] D steps per G step
     ema_decay: float = 0.9999  # [paper v1]
     ema_start: int = 20_000  # [paper v1] step from which the EMA accumulates
+
+    # How the recipe runs on the hardware at hand
+    micro_batch: int = 0  # per-rank forward batch; 0 = batch_size / world_size (no accumulation)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 (autocast; GPUs, and CPUs with AVX512-BF16 or AMX: docs/benchmarks.md)
@@ -220,20 +215,19 @@ class TrainConfig:
     fused_optimizer: bool = False  # Adam's fused kernel (default: foreach, the per-tensor loop's arithmetic)
     checkpoint_activations: bool = False
     threads: int = 0  # CPU threads for torch ops (0 = torch's default); 1 is faster for tiny models on busy CPUs
+
+    # What the run writes
     log_every: int = 10
     sample_every: int = 500  # write a sample grid every N steps (0 = never)
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     eval_every: int = 0  # in-loop metrics every N steps (0 = never)
     truncation: float = 0.0  # sampling truncation for grids (0 = none)
-    # [ours flag] extra negatives for D_T made from real clips: "still" (one of the clip's frames repeated) and
-    # "reversed" (the clip played backwards, with its label). They teach D_T that a video must move (and which
-    # way); the paper uses none.
-    temporal_negatives: list[str] = paper_value(factory=list)
-    # [ours flag] real clips shown with another class's label as extra negatives for both discriminators (the
-    # matching-aware loss of Reed et al. 2016): D's label term must then tell the classes apart by their look,
-    # which the projection alone did not learn for shapes of one colour (docs/results.md section 9). Paper: off.
-    mismatched_labels: bool = paper_value(False)
+    # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
+    # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
+    log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+
+    # [ours] Terms beyond the paper's hinge loss (dvdgan.losses.ExtraTerms), for small models on a CPU budget
     # [ours flag] weight of a class loss on each discriminator head's projection (P2GAN's dual projection, Han
     # et al. 2021): the logits <embed(c), h> of every class c, cross-entropy against the label, for D on real
     # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
@@ -253,16 +247,11 @@ class TrainConfig:
     # (model.context_frames > 0), whose clips each continue their own context. Paper: unused.
     diversity: float = paper_value(0.0)
 
-    @property
-    def g_class_loss(self) -> float:
-        """G's weight of the class loss: ``class_loss_g``, or ``class_loss`` when that is None."""
-        return self.class_loss if self.class_loss_g is None else self.class_loss_g
-    # where scalars and sample videos go besides stats.jsonl and metrics.jsonl (always written): tensorboard
-    # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
-    log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
-
     def __post_init__(self) -> None:
-        _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints", "lr_g", "lr_d")
+        _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
+        for name in ("lr_g", "lr_d"):  # 0 is allowed: it freezes a network (tests compare gradients that way)
+            if not 0.0 <= getattr(self, name) < math.inf:
+                raise ConfigError(f"train.{name} must be a finite number >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.adam_eps < math.inf:
             raise ConfigError(f"train.adam_eps must be a finite number >= 0, got {self.adam_eps}")
         # numpy's legacy seeding takes [0, 2**32), and offsets such as seed + 12345 must stay within torch's 64 bits
@@ -287,13 +276,14 @@ class TrainConfig:
         _choice(self, "precision", ("fp32", "bf16"))
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
-        bad = [k for k in self.temporal_negatives if k not in TEMPORAL_NEGATIVES]
-        if bad or len(set(self.temporal_negatives)) != len(self.temporal_negatives):
-            raise ConfigError(f"train.temporal_negatives: choose distinct kinds from {list(TEMPORAL_NEGATIVES)}, "
-                              f"got {self.temporal_negatives}")
         if not set(self.log_to) <= set(LOG_BACKENDS) or len(set(self.log_to)) != len(self.log_to):
             raise ConfigError(f"train.log_to: choose distinct backends from {list(LOG_BACKENDS)} (or none), "
                               f"got {self.log_to}")
+
+    @property
+    def g_class_loss(self) -> float:
+        """G's weight of the class loss: ``class_loss_g``, or ``class_loss`` when that is None."""
+        return self.class_loss if self.class_loss_g is None else self.class_loss_g
 
 
 @dataclass
@@ -322,8 +312,6 @@ class EvalConfig:
         _positive(self, "num_samples", "batch_size")
         if self.standing_stats < 0:
             raise ConfigError(f"eval.standing_stats must be >= 0 (0 = off), got {self.standing_stats}")
-        from dvdgan.metrics.protocols import get_protocol  # here: importing metrics at module level pulls in torch
-
         try:
             get_protocol(self.protocol)
         except (KeyError, ValueError) as exc:
@@ -343,11 +331,6 @@ class DVDGANConfig:
         if self.train.class_loss and self.model.num_classes < 2:
             raise ConfigError("train.class_loss needs a class-conditional model with >= 2 classes "
                               f"(model.num_classes is {self.model.num_classes}); set train.class_loss=0")
-        if self.train.mismatched_labels and self.model.num_classes < 2:
-            raise ConfigError("train.mismatched_labels needs a class-conditional model with >= 2 classes "
-                              f"(model.num_classes={self.model.num_classes})")
-        if self.train.temporal_negatives and "temporal" not in self.model.discriminator.parts:
-            raise ConfigError("train.temporal_negatives trains D_T: model.discriminator.parts must include temporal")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -442,15 +425,15 @@ def paper_presets() -> list[str]:
 
 
 def preset_dict(name: str) -> dict[str, Any]:
-    """The preset's overrides, with ``base:`` inheritance resolved (nested dict)."""
+    """The preset's overrides of the config defaults (nested dict). Every preset stands alone: none inherits
+    another, so a change to one (``tiny``) never ripples into the others."""
     names = list_presets()
     if name not in names:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(names)}")
     data = _load_yaml((PRESET_DIR / f"{name}.yaml").read_text()) or {}
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    return _deep_merge(preset_dict(base), data)
+    if "base" in data:
+        raise ConfigError(f"preset {name!r} has a 'base:' key; presets stand alone (write every value out)")
+    return data
 
 
 def load_preset(name: str = DEFAULT_PRESET) -> DVDGANConfig:
@@ -560,6 +543,31 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+# Flags removed in issue 27, with the value that meant "off": measured as no help and set by no preset (their
+# results stay in docs/results.md). Configs stored before (checkpoints, exports, shipped models) hold them at that
+# value, which loads as if the key were absent; any other value asked for a model or recipe that no longer exists.
+REMOVED_KEYS: dict[str, Any] = {
+    "model.generator.bn_pool_time": False,
+    "model.generator.tanh_grad_floor": 0.0,
+    "train.temporal_negatives": [],
+    "train.mismatched_labels": False,
+}
+
+
+def _is_removed_at_default(key: str, value: Any) -> bool:
+    """True for a removed key (``REMOVED_KEYS``) at its old default; a ConfigError for one set to anything else."""
+    if key not in REMOVED_KEYS:
+        return False
+    if value == REMOVED_KEYS[key]:
+        return True
+    raise ConfigError(f"{_removed(key)}; this config sets it to {_short(value)}, and only its old default "
+                      f"{REMOVED_KEYS[key]!r} still loads")
+
+
+def _removed(key: str) -> str:
+    return f"config key {key} was removed in issue 27 (measured as no help: docs/results.md)"
+
+
 def _build(cls: type, data: Any, prefix: str) -> Any:
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
@@ -568,6 +576,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     valid = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
+        if key not in valid and _is_removed_at_default(f"{prefix}{key}", value):
+            continue
         if key not in valid:
             raise ConfigError(f"unknown config key {prefix}{_short(key)}; valid keys under {where}: "
                               f"{', '.join(valid)}")
@@ -643,6 +653,8 @@ def _set_path(cls: type, data: dict[str, Any], key: str, value: Any) -> None:
     node, node_cls = data, cls
     for i, part in enumerate(parts):
         names = [f.name for f in dataclasses.fields(node_cls)]
+        if part not in names and key in REMOVED_KEYS:
+            raise ConfigError(f"{_removed(key)}; leave it out")
         if part not in names:
             where = ".".join(parts[:i]) or "config"
             raise ConfigError(f"unknown config key {key!r}; valid keys under {where}: {', '.join(names)}")

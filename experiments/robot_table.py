@@ -55,7 +55,7 @@ def row(name: str, G: nn.Module, cfg: DVDGANConfig, dataset, protocol: str, step
 
 
 def protocol_clips(protocol: str) -> int:
-    from dvdgan.metrics.protocols import get_protocol
+    from dvdgan.protocols import get_protocol
 
     return get_protocol(protocol).num_fake
 

@@ -23,9 +23,9 @@ from dvdgan.video import video_to_uint8
 VARIANTS = {
     "paper (per-step BN, zero state, u bias 0)": [],
     "u bias 2": ["model.generator.gru_update_bias=2"],
-    "BN pooled over time": ["model.generator.bn_pool_time=true"],
-    "BN pooled over time + u bias 2": ["model.generator.bn_pool_time=true", "model.generator.gru_update_bias=2"],
 }
+# The variants with BN pooled over time (model.generator.bn_pool_time) are gone with the flag (removed in issue 27);
+# their profiles stay in docs/results.md section 2.
 
 
 @torch.no_grad()

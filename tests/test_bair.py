@@ -17,7 +17,7 @@ from dvdgan.config import DataConfig, load_preset
 from dvdgan.data import PreparedStore, build_dataset
 from dvdgan.data.resize import resize_clip
 from dvdgan.data.tfrecord import crc32c, crc32c_numpy, crc32c_python, iter_records, parse_example
-from dvdgan.metrics.protocols import Protocol
+from dvdgan.protocols import Protocol
 from dvdgan.training import checkpoint as ckpt
 from dvdgan.training.evaluate import _generator_inputs, _real_clips
 from dvdgan.training.metric_plan import protocol_dataset

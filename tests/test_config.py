@@ -57,6 +57,32 @@ def test_config_file_unknown_key_is_error(tmp_path) -> None:
     assert resolve_config(config_file=path, overrides=["train.seed=4"]).train.steps == 3
 
 
+REMOVED = {"model.generator.bn_pool_time": (False, True), "model.generator.tanh_grad_floor": (0.0, 0.1),
+           "train.temporal_negatives": ([], ["still"]), "train.mismatched_labels": (False, True)}
+
+
+@pytest.mark.parametrize("key", sorted(REMOVED))
+def test_removed_flags_load_only_at_their_old_default(key: str) -> None:
+    """Configs stored before issue 27 (checkpoints, exports, shipped models) hold the removed flags: at their old
+    default they load as if absent; any other value, or a --set of one, is a one-line error saying so."""
+    default, other = REMOVED[key]
+
+    def stored(value):  # the config as a run stored it, with the removed key
+        data = load_preset().to_dict()
+        *path, name = key.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        node[name] = value
+        return data
+
+    assert DVDGANConfig.from_dict(stored(default)) == load_preset()
+    for attempt in (lambda: DVDGANConfig.from_dict(stored(other)), lambda: load_preset().override([f"{key}=x"])):
+        with pytest.raises(ConfigError, match=f"{key} was removed in issue 27") as info:
+            attempt()
+        assert "\n" not in str(info.value)
+
+
 def test_bad_values_are_one_line_config_errors() -> None:
     """Bad-input review 2 and 9: each bad value is a ConfigError naming the key, before anything runs."""
     cases = {

@@ -58,9 +58,9 @@ def _export(tmp_path: Path, edit=None) -> Path:
 
 
 @pytest.mark.parametrize("setting, needle", [
-    ("train.lr_g=.nan", "train.lr_g must be > 0 and finite, got nan"),
-    ("train.lr_d=-0.001", "train.lr_d must be > 0 and finite, got -0.001"),
-    ("train.lr_d=inf", "train.lr_d must be > 0 and finite, got inf"),
+    ("train.lr_g=.nan", "train.lr_g must be a finite number >= 0, got nan"),
+    ("train.lr_d=-0.001", "train.lr_d must be a finite number >= 0, got -0.001"),
+    ("train.lr_d=inf", "train.lr_d must be a finite number >= 0, got inf"),
     ("train.seed=-1", "train.seed must be an integer in [0, 2**32), got -1"),
     (f"train.seed={2**70}", f"train.seed must be an integer in [0, 2**32), got {2**70}"),
     ("train.threads=-1", "train.threads must be >= 0 (0 = torch's default), got -1"),

@@ -12,7 +12,7 @@ import pytest
 import dvdgan.config as config_module
 from dvdgan.config import load_preset, paper_presets, paper_value_fields
 from dvdgan.data import build_dataset
-from dvdgan.metrics.protocols import get_protocol
+from dvdgan.protocols import get_protocol
 from dvdgan.training.metric_plan import adapt_metrics, metric_problem
 
 TABLES = {  # preset -> (frames, resolution, classes, context frames, protocol) as the paper's tables report them

@@ -152,6 +152,17 @@ def test_shipped_models_by_name(exported: Path, tmp_path: Path, monkeypatch, cap
         dvdgan.from_pretrained("nope")
 
 
+def test_make_pretrained_ships_a_run_with_its_gif(run: Path, tmp_path: Path, monkeypatch) -> None:
+    from dvdgan.release.make_pretrained import main as make_pretrained
+
+    monkeypatch.setattr(shipped, "PRETRAINED_DIR", tmp_path / "pretrained")
+    assert make_pretrained([str(run), "micro-shapes", "--command", "dvdgan train --steps 2", "--n", "2"]) == 0
+    folder = tmp_path / "pretrained" / "micro-shapes"
+    assert FILES | {"samples.gif"} <= {p.name for p in folder.iterdir()}
+    assert dvdgan.list_pretrained() == ["micro-shapes"]
+    assert "pretrained:micro-shapes" in (folder / "README.md").read_text()
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The Hub, offline: a local cache in the Hub's layout; any attempt to open a connection fails the test.
 # ----------------------------------------------------------------------------------------------------------------

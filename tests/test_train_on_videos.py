@@ -58,7 +58,7 @@ def test_presets_train_on_a_prepared_store_past_evaluation_and_checkpoint(store,
         argv += ["--set", item]
     assert main(argv) == 0
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [m["step"] for m in metrics] == [2]
+    assert [m["step"] for m in metrics] == [2, 3]  # in-loop at eval_every=2, and at the run's last step
     assert [p.name for p in ckpt.list_checkpoints(run)] == ["ckpt-00000002.pt", "ckpt-00000003.pt"]
     assert "class_acc" not in metrics[0] and len(metrics[0]["motion_ratio"]) == (7 if preset == "tiny" else 15)
     chosen = ckpt.read_checkpoint(ckpt.checkpoint_path(run, 3))["config"]
@@ -69,5 +69,5 @@ def test_presets_train_on_a_prepared_store_past_evaluation_and_checkpoint(store,
         assert metrics[0]["fvd"] >= 0 and metrics[0]["protocol"] == "fvd2_16f"
     err = capsys.readouterr().err
     listed = ", ".join(chosen["eval"]["metrics"])
-    assert f"data prepared:{store}: 4 videos, 2 classes; metrics every 2 steps: {listed}" in err
+    assert f"data prepared:{store}: 4 videos, 2 classes; metrics every 2 steps and at the last: {listed}" in err
     assert "warning" not in err

@@ -11,9 +11,9 @@ from dvdgan.metrics.i3d import InceptionI3d, load_i3d
 from dvdgan.metrics.inception_score import inception_score
 from dvdgan.metrics.kvd import kernel_video_distance
 from dvdgan.metrics.motion import MotionComparison, compare_motion, motion_profile
-from dvdgan.metrics.protocols import PROTOCOLS, Protocol, get_protocol, register_protocol
 from dvdgan.metrics.resize import tf1_resize_bilinear
 from dvdgan.metrics.stats import FeatureStats
+from dvdgan.protocols import PROTOCOLS, Protocol, get_protocol, register_protocol
 
 __all__ = [
     "PROTOCOLS", "ClassAccuracy", "FeatureStats", "InceptionI3d", "MotionComparison", "Protocol",

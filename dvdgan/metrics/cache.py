@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dvdgan.metrics._io import default_cache_dir, sha256_file
 from dvdgan.metrics.i3d_weights import find_package_checkpoint
-from dvdgan.metrics.protocols import Protocol, get_protocol
 from dvdgan.metrics.stats import FeatureStats
+from dvdgan.protocols import Protocol, get_protocol
 
 
 def statistics_cache_path(key: str, protocol: str | Protocol, weights_sha256: str,

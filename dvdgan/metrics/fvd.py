@@ -15,8 +15,8 @@ from dvdgan.metrics.features import Clip, compute_statistics
 from dvdgan.metrics.frechet import frechet_distance
 from dvdgan.metrics.inception_score import inception_score
 from dvdgan.metrics.kvd import kernel_video_distance
-from dvdgan.metrics.protocols import Protocol, get_protocol
 from dvdgan.metrics.stats import FeatureStats
+from dvdgan.protocols import Protocol, get_protocol
 
 METRICS = ("fvd", "is", "kvd")
 

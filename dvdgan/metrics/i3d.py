@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from dvdgan.metrics.i3d_weights import load_state_dict
+from dvdgan.protocols import MIN_FRAMES  # Mixed_5c has ceil(T/8) steps; the head's VALID pool needs 2
 
 BN_EPS = 1e-3
-MIN_FRAMES = 9  # Mixed_5c has ceil(T/8) steps and the head's VALID pool needs 2 of them
 INPUT_SIZE = 224  # the head's 7x7 VALID pool squeezes to 1x1 only for 193..224; FVD uses 224
 NUM_CLASSES = 400
 FEATURE_DIM = 1024

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-RESIZE_METHODS = ("tf1", "half_pixel")
+from dvdgan.protocols import RESIZE_METHODS
 
 
 def _tf1_axis(in_size: int, out_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

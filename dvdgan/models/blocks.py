@@ -38,7 +38,6 @@ class GBlock(nn.Module):
         cond_dim: int,  # width of [z; e(y)]
         num_frames: int,  # T, for the per-time-step BN statistics
         upsample: bool,  # bilinear x2 before the first conv [paper: bilinear]
-        pool_time: bool = False,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
         cross_replica_bn: bool = False,
@@ -46,8 +45,8 @@ class GBlock(nn.Module):
     ):
         super().__init__()
         self.upsample, self.relu_slope = upsample, relu_slope
-        bn = {"cond_dim": cond_dim, "num_frames": num_frames, "pool_time": pool_time, "eps": bn_eps,
-              "momentum": bn_momentum, "cross_replica": cross_replica_bn}
+        bn = {"cond_dim": cond_dim, "num_frames": num_frames, "eps": bn_eps, "momentum": bn_momentum,
+              "cross_replica": cross_replica_bn}
         self.bn1 = ClassConditionalBN(in_ch, **bn)
         self.conv1 = sn_conv2d(in_ch, out_ch, 3)
         self.bn2 = ClassConditionalBN(out_ch, **bn)

@@ -44,7 +44,7 @@ class GeneratorLevel(Checkpointable):
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int, num_frames: int, cfg: ModelConfig):
         super().__init__()
         g = cfg.generator
-        bn = {"pool_time": g.bn_pool_time, "bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum,
+        bn = {"bn_eps": g.bn_eps, "bn_momentum": g.bn_momentum,
               "cross_replica_bn": g.cross_replica_bn, "relu_slope": g.relu_slope}
         self.gru = ConvGRU(in_ch, in_ch, g.gru_kernel, g.gru_update_bias)  # [ours] hidden width = level input width
         self.block1 = GBlock(in_ch, in_ch, cond_dim, num_frames, upsample=False, **bn)
@@ -97,7 +97,7 @@ class Generator(nn.Module):
         )
         out_ch = widths[-1][1]
         self.head_bn = ClassConditionalBN(
-            out_ch, cond_dim, self.num_frames, g.bn_pool_time, g.bn_eps, g.bn_momentum, g.cross_replica_bn
+            out_ch, cond_dim, self.num_frames, g.bn_eps, g.bn_momentum, g.cross_replica_bn
         )
         self.head_conv = sn_conv2d(out_ch, cfg.channels, 3)
         self.context_frames = cfg.context_frames
@@ -144,7 +144,7 @@ class Generator(nn.Module):
             x = level(x, cond, h0, steps=self.num_frames if i == 0 else None)
         t = self.num_frames
         h = g_activation(self.head_bn(x.flatten(0, 1), cond), self.cfg.generator.relu_slope)
-        video = floored_tanh(self.head_conv(h), self.cfg.generator.tanh_grad_floor)
+        video = torch.tanh(self.head_conv(h))
         return video.unflatten(0, (b, t))  # [B, T, 3, H, W]
 
     def sample_z(self, n: int, generator: torch.Generator | None = None, truncation: float = 0.0,
@@ -152,18 +152,6 @@ class Generator(nn.Module):
         """z ~ N(0, I), truncated at |z| <= ``truncation`` by resampling when it is > 0 [BigGAN]."""
         device = device if device is not None else self.linear.weight.device
         return truncated_normal((n, self.z_dim), truncation, generator).to(device)
-
-
-def floored_tanh(x: torch.Tensor, floor: float) -> torch.Tensor:
-    """``tanh(x)`` whose gradient is ``max(1 - tanh(x)^2, floor)`` (``model.generator.tanh_grad_floor``).
-
-    The forward value is tanh's exactly: the added term is ``(x - x) * c``, zero, and only carries the gradient.
-    """
-    y = torch.tanh(x)
-    if floor <= 0.0:
-        return y
-    slope = 1.0 - y.detach() ** 2
-    return y + (x - x.detach()) * (slope.clamp(min=floor) - slope)
 
 
 def truncated_normal(shape: tuple[int, ...], threshold: float = 0.0,

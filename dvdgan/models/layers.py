@@ -94,7 +94,7 @@ class ClassConditionalBN(nn.Module):
 
     Statistics are not pooled over time: "we do not reduce over the time dimension when calculating BN
     statistics" [paper v1 section 3]. The input is a time-folded batch ``[B*T, C, H, W]`` (sample-major); each time
-    step gets its own batch statistics and running statistics. ``pool_time=True`` pools them instead [ours].
+    step gets its own batch statistics and running statistics.
 
     ``cross_replica``: while training inside an initialised ``torch.distributed`` process group, the batch
     statistics are those of the batch of every rank together (BigGAN's cross-replica BN, SyncBatchNorm semantics,
@@ -107,18 +107,16 @@ class ClassConditionalBN(nn.Module):
         channels: int,  # feature channels C
         cond_dim: int,  # width of cond = [z; e(y)]
         num_frames: int,  # time steps T (one set of statistics per step)
-        pool_time: bool = False,  # share statistics across time steps [ours flag]
         eps: float = 1e-5,
         momentum: float = 0.1,
         cross_replica: bool = False,  # statistics over the batch of all ranks [BigGAN]
     ):
         super().__init__()
-        self.channels, self.num_frames, self.pool_time = channels, num_frames, pool_time
+        self.channels, self.num_frames = channels, num_frames
         self.cross_replica = cross_replica
         self.eps, self.momentum = eps, momentum
-        groups = 1 if pool_time else num_frames
-        self.register_buffer("running_mean", torch.zeros(groups * channels))
-        self.register_buffer("running_var", torch.ones(groups * channels))
+        self.register_buffer("running_mean", torch.zeros(num_frames * channels))
+        self.register_buffer("running_var", torch.ones(num_frames * channels))
         self.gain = sn_linear(cond_dim, channels, bias=False)
         self.bias = sn_linear(cond_dim, channels, bias=False)
 
@@ -130,7 +128,7 @@ class ClassConditionalBN(nn.Module):
             raise ValueError(f"ClassConditionalBN expects [B*{t}, {self.channels}, H, W], got {list(x.shape)}")
         b = bt // t
         # Folding time into channels gives each (t, c) pair its own statistics over (B, H, W).
-        folded = x if self.pool_time else x.reshape(b, t * c, h, w)
+        folded = x.reshape(b, t * c, h, w)
         normed = self._normalise(folded).reshape(bt, c, h, w)
         gain = (1.0 + self.gain(cond)).repeat_interleave(t, dim=0)  # sample-major, like the folded batch
         bias = self.bias(cond).repeat_interleave(t, dim=0)

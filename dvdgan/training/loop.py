@@ -24,17 +24,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from dvdgan.config import DVDGANConfig
+from dvdgan.config import DVDGANConfig, TrainConfig
 from dvdgan.data import build_dataset
 from dvdgan.limits import check_clip_size, check_micro_batch
-from dvdgan.losses import (
-    class_loss,
-    d_hinge_loss,
-    d_mismatch_loss,
-    d_negative_loss,
-    g_hinge_loss,
-    mode_seeking_loss,
-)
+from dvdgan.losses import DOutputs, ExtraTerms, GOutputs, d_objective, g_objective, pair_labels
 from dvdgan.models import DualDiscriminator, Generator
 from dvdgan.models.layers import raw_sigma, set_power_iteration
 from dvdgan.training import checkpoint as ckpt
@@ -117,25 +110,6 @@ def _signals_held(step: int):
         signal.raise_signal(signum)
 
 
-def temporal_negative(real: torch.Tensor, kind: str) -> torch.Tensor:
-    """A clip D_T must call fake although it is made of real frames.
-
-    ``still``: one random frame of each clip repeated. ``frozen``: the clip stops at a random frame t0 < T-1 and
-    that frame is repeated to the end (a generator whose motion dies half-way makes such clips; t0 = 0 is
-    ``still``). ``reversed``: the clip played backwards.
-    """
-    if kind == "reversed":
-        return real.flip(1)
-    b, t = real.shape[:2]
-    rows = torch.arange(b, device=real.device)[:, None]
-    if kind == "still":
-        frames = torch.randint(t, (b, 1), device=real.device).expand(b, t)
-    else:
-        stop = torch.randint(t - 1, (b, 1), device=real.device)
-        frames = torch.arange(t, device=real.device).expand(b, t).minimum(stop)
-    return real[rows, frames].contiguous()
-
-
 # Below this many clips per BN batch G's output moves by more than ~6% of its std with the draw of the batch
 # (benchmarks/bn_batch.py, docs/architecture.md section 4).
 MIN_BN_BATCH = 64
@@ -158,6 +132,13 @@ def layer_sigmas(G: nn.Module, D: nn.Module) -> dict[str, float]:
                 continue
             out[f"sigma_{net}.{name}"] = raw_sigma(layer)
     return out
+
+
+def extra_terms(t: TrainConfig, context_frames: int) -> ExtraTerms:
+    """The weights of the objective's terms beyond the paper's hinge loss, from ``train``. DVD-GAN-FP has no
+    mode-seeking term: each of its clips continues its own context, so no two share one to differ from."""
+    return ExtraTerms(class_d=t.class_loss, class_g=t.g_class_loss, class_g_cap=t.class_loss_g_cap,
+                      diversity=0.0 if context_frames else t.diversity)
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -203,6 +184,7 @@ class Trainer:
         self.opt_D = adam(self.D, t.lr_d, t, self.device)
         self.totals, self.guard = DeviceTotals(self.device), FiniteGuard(self.device)
         self.context_frames = cfg.model.context_frames
+        self.extra_terms = extra_terms(t, self.context_frames)
         self.layout = BatchLayout.create(
             t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
         )
@@ -331,11 +313,6 @@ class Trainer:
             return z, real_y
         return z, torch.randint(self.cfg.model.num_classes, (n,), device=self.device)
 
-    def _wrong_labels(self, y: torch.Tensor) -> torch.Tensor:
-        """Each label replaced by a uniformly drawn different class."""
-        k = self.cfg.model.num_classes
-        return (y + torch.randint(1, k, y.shape, device=y.device)) % k
-
     def _generate(self, G: nn.Module, z, y, real: torch.Tensor | None) -> torch.Tensor:
         if not self.context_frames:
             return G(z, y)
@@ -367,37 +344,17 @@ class Trainer:
     def d_step(self, phase: int) -> None:
         self.opt_D.zero_grad(set_to_none=True)
         G = _unwrap(self.G_train)
-        kinds, mismatch = self.cfg.train.temporal_negatives, self.cfg.train.mismatched_labels
         for last in self._micro_steps(phase):
             real, y = self._next_real()
             z, y_fake = self._fake_inputs(real.shape[0], y)
             with torch.no_grad(), self.autocast:
                 fake = self._generate(G, z, y_fake, real)
-            negatives = [temporal_negative(real, kind) for kind in kinds]
-            mismatched, wrong = ([real], [self._wrong_labels(y)]) if mismatch else ([], [])
-            videos = torch.cat([real, fake.to(real.dtype), *negatives, *mismatched])
-            labels = torch.cat([y, y_fake, *[y] * len(kinds), *wrong]) if y is not None else None
+            videos = torch.cat([real, fake.to(real.dtype)])  # one D pass over both: one SN power iteration
+            labels = torch.cat([y, y_fake]) if y is not None else None
             with self._no_sync(self.D_train, last), self.autocast:
                 scores, logits = self._discriminate(self.D_train, videos, labels)
-                n = real.shape[0]
-                loss, terms = d_hinge_loss({k: v[:n] for k, v in scores.items()},
-                                           {k: v[n : 2 * n] for k, v in scores.items()})
-                # D_T only: every frame of a negative is a real frame, so D_S's scores of them are not used
-                for i, kind in enumerate(kinds):
-                    extra, extra_terms = d_negative_loss(scores["temporal"][(2 + i) * n : (3 + i) * n], kind)
-                    loss, terms = loss + extra, {**terms, **extra_terms}
-                if mismatch:
-                    start = (2 + len(kinds)) * n
-                    extra, extra_terms = d_mismatch_loss({k: v[start:] for k, v in scores.items()})
-                    loss, terms = loss + extra, {**terms, **extra_terms}
-                if logits:  # D learns to classify the real clips through its projection
-                    extra, extra_terms = class_loss({k: v[:n] for k, v in logits.items()}, y,
-                                                    self.cfg.train.class_loss, "d")
-                    loss, terms = loss + extra, {**terms, **extra_terms}
+                loss, terms = d_objective(DOutputs.split(scores, logits, real.shape[0]), y, self.extra_terms)
                 (loss / self.layout.accum).backward()
-                # Spread of each discriminator's scores over the real and fake clips: ~0 means its head units
-                # have died and it answers a constant (tiny's D_T at width 4 did; docs/results.md section 7).
-                terms |= {f"score_std_{k}": v[: 2 * n].detach().std() for k, v in scores.items()}
             self.guard.observe(loss, self.step, "discriminator")  # on the device: no sync inside the step
             self.totals.add(terms, 1.0 / self.layout.accum / self.cfg.train.d_steps)
         self.opt_D.step()
@@ -410,21 +367,12 @@ class Trainer:
             for last in self._micro_steps(phase):
                 real, real_y = self._next_real() if self.context_frames else (None, None)
                 z, y = self._fake_inputs(self.layout.micro, real_y)
-                t = self.cfg.train
-                diversity = t.diversity if not self.context_frames else 0.0
-                if diversity and y is not None:
-                    half = y.shape[0] // 2  # pairs (i, i + half) share a label for the mode-seeking term
-                    y = torch.cat([y[:half], y[:half], y[2 * half :]])
+                if self.extra_terms.diversity and y is not None:  # the mode-seeking term compares one label's clips
+                    y = pair_labels(y)
                 with self._no_sync(self.G_train, last), self.autocast:
                     fake = self._generate(self.G_train, z, y, real)
                     scores, logits = self._discriminate(D, fake, y)
-                    loss, terms = g_hinge_loss(scores)
-                    if diversity:
-                        extra, extra_terms = mode_seeking_loss(fake.float(), z, diversity)
-                        loss, terms = loss + extra, {**terms, **extra_terms}
-                    if logits and t.g_class_loss:  # G's clip should be classified as its label
-                        extra, extra_terms = class_loss(logits, y, t.g_class_loss, "g", t.class_loss_g_cap)
-                        loss, terms = loss + extra, {**terms, **extra_terms}
+                    loss, terms = g_objective(GOutputs(fake, z, y, scores, logits), self.extra_terms)
                     (loss / self.layout.accum).backward()
                 self.guard.observe(loss, self.step, "generator")
                 self.totals.add(terms, 1.0 / self.layout.accum)

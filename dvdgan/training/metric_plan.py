@@ -13,7 +13,7 @@ from dvdgan.config import DVDGANConfig
 from dvdgan.data import build_dataset
 from dvdgan.data.procedural import ProceduralVideos
 from dvdgan.metrics.i3d import MIN_FRAMES
-from dvdgan.metrics.protocols import Protocol, get_protocol
+from dvdgan.protocols import Protocol, get_protocol
 
 VIDEO_METRICS = ("fvd", "is", "kvd")  # scored by the I3D network
 ALL_METRICS = ("class_acc", "motion", "travel", "psnr_ssim", "continuation", *VIDEO_METRICS)

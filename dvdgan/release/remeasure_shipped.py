@@ -1,9 +1,10 @@
 """Re-measure the shipped models with the current metrics and restate each model card's Metrics section.
 
-    python experiments/remeasure_shipped.py [--n 450]
+    python -m dvdgan.release.remeasure_shipped [--n 450] [NAME ...]
 
 Synthesis models get ``class_acc`` (the strict judge), ``travel`` and ``motion``; DVD-GAN-FP models ``class_acc``
-and ``continuation``; each on ``--n`` fresh clips of G_ema. The card says what was measured and how.
+and ``continuation``; each on ``--n`` fresh clips of G_ema. The card says what was measured and how. A release
+tool for maintainers, not part of the library's API.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dvdgan.training.evaluate import evaluate_generator
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m dvdgan.release.remeasure_shipped", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=450, help="generated clips per model")
     p.add_argument("names", nargs="*", help="shipped models (default: all)")
     args = p.parse_args()

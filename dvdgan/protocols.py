@@ -1,13 +1,17 @@
 """Named FVD protocols whose names carry their counts (`fvd2048_16f`), as in StyleGAN-V (docs/architecture.md
-section 7)."""
+section 7).
+
+Pure data, importing nothing from the package: the config checks ``eval.protocol`` against this table without
+loading the metrics (I3D, torch), and ``dvdgan.metrics`` takes its protocols and the two constants below from here.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from dvdgan.metrics.i3d import MIN_FRAMES
-from dvdgan.metrics.resize import RESIZE_METHODS
+MIN_FRAMES = 9  # I3D: Mixed_5c has ceil(T/8) steps and the head's VALID pool needs 2 of them
+RESIZE_METHODS = ("tf1", "half_pixel")  # frame resizing for I3D (dvdgan.metrics.resize)
 
 
 @dataclass(frozen=True)
