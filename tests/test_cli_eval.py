@@ -53,7 +53,7 @@ def test_fvd_cli_between_arrays(tmp_path: Path, capsys) -> None:
     captured = capsys.readouterr()
     same = json.loads(captured.out)
     assert "not comparable" in captured.err and same["comparable"] is False
-    assert abs(same["fvd"]) < 1e-3 and same["num_real"] == 3
+    assert abs(same["fvd"]) < 1e-3 and same["num_first"] == same["num_second"] == 3
     assert main(["fvd", str(tmp_path / "a.npz"), str(tmp_path / "b.npy"), "--protocol", "fvd64_16f", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["fvd"] > 10.0
     assert main(["fvd", str(tmp_path / "a.npz"), str(tmp_path / "missing.npy")]) == 2

@@ -1,4 +1,4 @@
-"""Command line: ``dvdgan train | sample | eval | fvd | prepare | export`` [docs/architecture.md section 8].
+"""Command line: ``dvdgan train | sample | eval | fvd | prepare | export | plot`` [docs/architecture.md section 8].
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 Errors the user can fix (bad config key, missing file, wrong shape) are raised as ``UserError`` or
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dvdgan.config import ConfigError
 
-COMMANDS = ("train", "sample", "eval", "fvd", "prepare", "export")
+COMMANDS = ("train", "sample", "eval", "fvd", "prepare", "export", "plot")
 MODEL_HELP = ("checkpoint file, run directory (its newest checkpoint), export folder (dvdgan export), "
               "pretrained:NAME (a model shipped with dvdgan) or hf:USER/REPO (the Hugging Face Hub)")
 

@@ -62,6 +62,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.videos: list[int] = []
         self.lengths: list[int] = []
         self.too_short = self.unreadable = 0
+        longest_short = 0  # the longest of the videos too short, for the error when none is long enough
         for v in candidates:
             try:
                 length = source.length(v)
@@ -70,18 +71,23 @@ class ClipDataset(torch.utils.data.Dataset):
                 continue
             if length < self.span:
                 self.too_short += 1
+                longest_short = max(longest_short, length)
                 continue
             self.videos.append(v)
             self.lengths.append(length)
+        if not self.videos:  # the error alone: a warning before it would say the same thing less clearly
+            found = (f"{self.too_short} of {len(candidates)} videos have at most {longest_short} frames"
+                     if self.too_short else "")
+            unreadable = f"{self.unreadable} of {len(candidates)} are unreadable" if self.unreadable else ""
+            raise ValueError(
+                f"no video has the {self.span} frames a clip of {self.num_frames} at stride {self.stride} needs"
+                + (f" ({'; '.join(x for x in (found, unreadable) if x)})" if found or unreadable else "")
+            )
         if self.too_short or self.unreadable:
             warnings.warn(
                 f"{self.too_short + self.unreadable} of {len(candidates)} videos skipped: {self.too_short} shorter "
                 f"than {self.span} frames ({self.num_frames} at stride {self.stride}), {self.unreadable} unreadable",
                 stacklevel=2,
-            )
-        if not self.videos:
-            raise ValueError(
-                f"no video has the {self.span} frames a clip of {self.num_frames} at stride {self.stride} needs"
             )
 
     @property

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from dvdgan.config import DataConfig
 from dvdgan.data.annotations import select_split
 from dvdgan.data.arrays import ArrayVideos
 from dvdgan.data.clips import ClipDataset
+from dvdgan.data.decode import DecodeError
 from dvdgan.data.digits import MovingDigits
 from dvdgan.data.folder import VideoFolder
 from dvdgan.data.motion import MotionClasses
@@ -92,23 +94,57 @@ def build_dataset(cfg: DataConfig, num_frames: int, resolution: int, seed: int =
         kwargs = {"split": cfg.split} if spec.name == "digits" else {}
         return PROCEDURAL[spec.name](num_frames, resolution, length=cfg.length, seed=seed, **kwargs)
     clip_args = {"num_frames": num_frames, "stride": cfg.frame_stride, "hflip": cfg.hflip and not first_window,
-                 "seed": seed, "first_window": first_window}
+                 "seed": seed, "first_window": first_window, "size": resolution}
     if spec.kind == "folder":
         folder = VideoFolder(spec.path, cfg.split, cfg.split_index, cfg.annotations or None)
-        return ClipDataset(folder, size=resolution, **clip_args)
+        return announce_resize(cfg.source, ClipDataset(folder, **clip_args))
     if spec.kind == "prepared":
         store = PreparedStore(spec.path)
-        if store.size != resolution:
-            raise ValueError(
-                f"prepared store {spec.path} holds {store.size}x{store.size} frames but the model needs "
-                f"{resolution}x{resolution}; run `dvdgan prepare SRC OUT --size {resolution}` for a matching store"
-            )
         videos = select_split([store.tags(i) for i in range(len(store))], cfg.split, cfg.split_index)
         if not videos:
             raise ValueError(f"prepared store {spec.path} has no video in split {cfg.split!r} "
                              f"(index {cfg.split_index}); set data.split=all or prepare that split")
-        return ClipDataset(store, videos=videos, **clip_args)
-    return ClipDataset(ArrayVideos(spec.path), size=resolution, **clip_args)
+        return announce_resize(cfg.source, ClipDataset(store, videos=videos, **clip_args))
+    return announce_resize(cfg.source, ClipDataset(ArrayVideos(spec.path), **clip_args))
+
+
+_ANNOUNCED: set[tuple[str, int, tuple[int, int]]] = set()  # said once per process (train and eval data share it)
+
+
+def announce_resize(source: str, data: ClipDataset) -> ClipDataset:
+    """The one size policy of every video source (folder, prepared store, array): frames whose size is not the
+    model's are resized to it as they are read (short side scaled, centre crop, as ``dvdgan prepare``), and one
+    stderr line says so, with the native size and how to avoid the work.
+
+    Resizing rather than refusing: a folder's videos come at their native size, never the model's, so refusing a
+    mismatch would refuse every real folder; a store or array holds the same videos decoded, and must not be
+    treated otherwise (a 64-pixel store refused for a 32-pixel model while a folder of the same videos worked was
+    the surprise). Resizing is correct, only slower than a store of the right size, and the line says so.
+    """
+    size = data.size
+    if size is None or not len(data):
+        return data
+    try:  # the first video's first frame (a store or array knows its size; a folder decodes one frame)
+        native = tuple(int(n) for n in data.source.read(data.videos[0], [0]).shape[1:3])
+    except (DecodeError, OSError, ValueError):
+        return data  # an unreadable first video is reported when it is drawn
+    if native == (size, size) or (source, size, native) in _ANNOUNCED:
+        return data
+    _ANNOUNCED.add((source, size, native))
+    how = ("short side upscaled (blurred), centre crop" if min(native) < size else
+           "short side downscaled, centre crop" if min(native) > size else "centre crop")
+    if isinstance(data.source, PreparedStore):
+        fix = (f"faster: `dvdgan prepare SRC OUT --size {size}` for a matching store, or "
+               f"model.resolution={native[0]} to train at the store's size")
+    elif isinstance(data.source, VideoFolder):
+        fix = f"faster: `dvdgan prepare {data.source.root} OUT --size {size}` once, then data.source=prepared:OUT"
+    else:
+        fix = f"model.resolution={native[0]} trains at the data's size"
+    first = " (its first video)" if isinstance(data.source, VideoFolder) else ""
+    print(f"data: {source} has {native[1]}x{native[0]} frames{first}; resized to the model's {size}x{size} as "
+          f"they are read ({how}; {fix})",
+          file=sys.stderr, flush=True)
+    return data
 
 
 class ClipStream:

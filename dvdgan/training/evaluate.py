@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from tqdm import tqdm
 
 from dvdgan.config import DVDGANConfig
 from dvdgan.data.continuation import continuation_with_baselines
@@ -23,8 +24,8 @@ from dvdgan.metrics.cache import statistics_cache_path
 from dvdgan.metrics.class_accuracy import judged_accuracy
 from dvdgan.metrics.frame_quality import psnr_per_frame, ssim_per_frame
 from dvdgan.metrics.motion import compare_motion
-from dvdgan.metrics.protocols import Protocol, get_protocol
 from dvdgan.metrics.stats import FeatureStats
+from dvdgan.protocols import Protocol, get_protocol
 from dvdgan.sampling import kept_bn_statistics, recompute_standing_statistics
 from dvdgan.training.metric_plan import check_metrics, protocol_dataset
 from dvdgan.video import uint8_to_video, video_to_uint8
@@ -165,7 +166,8 @@ def evaluate_generator(
     try:
         check_metrics(cfg, dataset, metrics, protocol)  # before generating: a wrong request fails at once
         with standing_statistics(G, cfg, dataset, device, seed):
-            out.update(_sample_metrics(G, cfg, dataset, metrics, num_samples or cfg.eval.num_samples, device, seed))
+            out.update(_sample_metrics(G, cfg, dataset, metrics, num_samples or cfg.eval.num_samples, device, seed,
+                                       progress))
             video_metrics = [m for m in metrics if m in ("fvd", "is", "kvd")]
             if video_metrics:
                 out.update(_video_metrics(G, cfg, dataset, video_metrics, protocol or cfg.eval.protocol, device,
@@ -176,14 +178,17 @@ def evaluate_generator(
 
 
 def _sample_metrics(G: nn.Module, cfg: DVDGANConfig, dataset, metrics: list[str], n: int, device: torch.device,
-                    seed: int) -> dict:
-    """The metrics that judge generated clips directly; one set of clips (gathered from every rank) serves all."""
+                    seed: int, progress: bool = False) -> dict:
+    """The metrics that judge generated clips directly; one set of clips (gathered from every rank) serves all.
+    ``progress``: a bar with the total and an ETA while they are generated (this rank's share), which takes a while."""
     sample_metrics = {"class_acc": _class_accuracy, "psnr_ssim": _psnr_ssim, "continuation": _continuation,
                       "motion": _motion, "travel": _travel}
     wanted = [m for m in sample_metrics if m in metrics]
     if not wanted:
         return {}
-    samples = _gather(list(_fake_clips(G, cfg, dataset, n, _shard(n), cfg.eval.batch_size, device, seed)))
+    shard = _shard(n)
+    clips = _fake_clips(G, cfg, dataset, n, shard, cfg.eval.batch_size, device, seed)
+    samples = _gather(list(tqdm(clips, total=len(shard), desc="generating", unit="clip", disable=not progress)))
     out: dict = {}
     for name in wanted:
         out.update(sample_metrics[name](cfg, dataset, samples))
@@ -251,21 +256,23 @@ def _video_metrics(G, cfg: DVDGANConfig, dataset, metrics: list[str], protocol_n
     key = real_stats_key(cfg.data, cfg.model.num_frames, cfg.model.resolution)  # content, not the source's name
     bs = cfg.eval.batch_size
 
-    def stats_of(clips, what: str, keep: bool) -> FeatureStats:
-        """I3D statistics of this rank's clips, summed over the ranks."""
-        stats = compute_statistics(clips, i3d, bs, resize=protocol.resize, device=device,
+    def stats_of(clips, count: int, what: str, keep: bool) -> FeatureStats:
+        """I3D statistics of this rank's ``count`` clips (the progress bar's total), summed over the ranks."""
+        stats = compute_statistics(clips, i3d, bs, resize=protocol.resize, device=device, max_clips=count,
                                    num_frames=protocol.num_frames, keep_features=keep, progress=progress,
                                    desc=f"I3D {what}")
         return stats.all_reduce(device)
 
     def real_stats() -> FeatureStats:
-        clips = (c for c, _ in _real_clips(dataset, _shard(protocol.num_real), seed + 2, protocol.first_frames))
-        return stats_of(clips, "real", "kvd" in metrics)
+        shard = _shard(protocol.num_real)
+        clips = (c for c, _ in _real_clips(dataset, shard, seed + 2, protocol.first_frames))
+        return stats_of(clips, len(shard), "real", "kvd" in metrics)
 
     real = real_stats() if "kvd" in metrics else _cached_real_statistics(key, protocol, real_stats, i3d)
     n = protocol.num_fake
-    fake = stats_of((c for c, *_ in _fake_clips(G, cfg, dataset, n, _shard(n), bs, device, seed, protocol)), "fake",
-                    bool({"is", "kvd"} & set(metrics)))
+    shard = _shard(n)
+    fake = stats_of((c for c, *_ in _fake_clips(G, cfg, dataset, n, shard, bs, device, seed, protocol)), len(shard),
+                    "generated", bool({"is", "kvd"} & set(metrics)))
     return compute_video_metrics(real, fake, i3d, protocol, metrics=metrics, batch_size=bs, device=device,
                                  strict=False, progress=progress)
 
