@@ -327,8 +327,8 @@ def test_8_one_rgb_clip_is_not_read_as_many_grey_ones(tmp_path, capsys) -> None:
     np.save(tmp_path / "many.npy", np.stack(clips(3, 16, 32)))
     line = _error_line(capsys, ["fvd", str(one), str(tmp_path / "many.npy"), "--protocol", "fvd256_16f"],
                        "holds one clip")
-    assert line == (f"dvdgan fvd: error: {one} holds one clip [16, 32, 32, 3] ([T, H, W, C]); save clips as "
-                    "[N, T, H, W, C] (e.g. numpy.save(path, clip[None]))")
+    assert line == (f"dvdgan fvd: error: first input {one} holds one clip [16, 32, 32, 3] ([T, H, W, C]); "
+                    "save clips as [N, T, H, W, C] (e.g. numpy.save(path, clip[None]))")
     np.save(tmp_path / "rgba.npy", np.zeros((4, 8, 8, 4), np.uint8))
     _error_line(capsys, ["fvd", str(tmp_path / "rgba.npy"), str(one)], "rgba.npy holds one clip [4, 8, 8, 4]")
     from dvdgan.data import ArrayVideos

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                                             device=device, num_frames=protocol.num_frames, keep_features=False,
                                             desc=f"I3D {_short(src)}"))
         except (ValueError, TypeError) as exc:  # a clip read later than the first (another size, another shape)
-            raise UserError(f"{which} input {src}: {_text(exc)}") from None
+            raise UserError(_about(which, src, _text(exc))) from None
     result = compute_video_metrics(stats[0], stats[1], None, protocol, metrics=("fvd",), strict=False)
     out = {"protocol": protocol.name, "first": args.a, "second": args.b, "num_first": result["num_real"],
            "num_second": result["num_fake"], "fvd": result["fvd"], "comparable": not short}
@@ -64,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"FVD ({protocol.name}) between {args.a} ({out['num_first']} clips) and {args.b} "
               f"({out['num_second']} clips): {out['fvd']:.4f}")
     return 0
+
+
+def _about(which: str, src: str, text: str) -> str:
+    """``first input SRC: problem``, without naming SRC twice when the problem's text starts with it."""
+    return f"{which} input {text}" if text.startswith(src) else f"{which} input {src}: {text}"
 
 
 def _text(exc: BaseException) -> str:
@@ -86,10 +91,11 @@ def _load(which: str, src: str, n: int, protocol, seed: int):
         try:
             clips = load_clips(src, num_frames=protocol.num_frames, max_clips=n, seed=seed)
         except (KeyError, FileNotFoundError) as exc:
-            raise UserError(f"{which} input {src}: {_text(exc)}") from None
-        except ValueError as exc:  # a clip length, shape or size: what the protocol expects, too
-            raise UserError(f"{which} input {src}: {_text(exc)}; {protocol.name} expects clips of "
-                            f"{protocol.num_frames} frames") from None
+            raise UserError(_about(which, src, _text(exc))) from None
+        except ValueError as exc:  # a clip length, shape or size: a message about frames gets the protocol's
+            text = _text(exc)
+            expected = f"; {protocol.name} expects clips of {protocol.num_frames} frames" * ("frame" in text)
+            raise UserError(_about(which, src, text) + expected) from None
     for warning in caught:
         print(f"warning: {which} input {src}: {' '.join(str(warning.message).split())}", file=sys.stderr)
     if len(clips) < 2:
