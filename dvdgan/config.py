@@ -128,6 +128,11 @@ class ModelConfig:
     num_frames: int = 12  # frames in a clip (for DVD-GAN-FP: context + predicted)
     context_frames: int = 0  # DVD-GAN-FP conditioning frames C (0 = plain synthesis) [paper v1 section 3.2]
     num_classes: int = 600  # 0 = unconditional
+    # The name of each class id, e.g. the class folders of a prepared store; empty: unknown (ids stand for them).
+    # A model field, not a separate checkpoint entry, so that the names travel wherever the model config does
+    # (checkpoints, config.yaml, an export's config.json, G.cfg) with no change to those formats, and old ones
+    # without it still load. Training fills it from the data when left empty; it never changes the networks.
+    class_names: list[str] = field(default_factory=list)
     channels: int = 3
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -144,6 +149,12 @@ class ModelConfig:
             )
         if self.num_classes < 0:
             raise ConfigError(f"model.num_classes must be >= 0, got {self.num_classes}")
+        names = self.class_names
+        if names and len(names) != self.num_classes:
+            raise ConfigError(f"model.class_names has {len(names)} names for model.num_classes={self.num_classes}; "
+                              "give one per class or none")
+        if any(not isinstance(n, str) or not n.strip() for n in names) or len(set(names)) != len(names):
+            raise ConfigError(f"model.class_names must be distinct non-empty strings, got {_short(names)}")
         if self.channels != 3:  # the generator's last layer and D's first are RGB
             raise ConfigError(f"model.channels must be 3 (the models make and judge RGB video), got {self.channels}")
         if self.discriminator.k_frames > self.generated_frames:

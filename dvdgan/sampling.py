@@ -208,6 +208,21 @@ def save_video(path: str | Path, video, fps: int = 8, rows: int = 1) -> Path:
     return write_video(path, make_grid(clips, rows=rows) if len(clips) > 1 else clips[0], fps=fps)
 
 
+MAX_LABEL_CHARS = 20  # a grid's row labels are cut here, so a long class name does not widen every frame
+
+
+def class_labels(classes, names) -> list[str]:
+    """The row label of each class id in ``classes``: its name where the model knows its classes' names
+    (``model.class_names``), else the id."""
+    def label(c: int) -> str:
+        if not names:
+            return str(c)
+        name = str(names[c])
+        return name if len(name) <= MAX_LABEL_CHARS else name[: MAX_LABEL_CHARS - 2] + ".."
+
+    return [label(int(c)) for c in classes]
+
+
 def class_grid_inputs(
     num_classes: int, per_class: int, z_dim: int, seed: int, truncation: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -24,8 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--outdir", help="write one MP4 per generated clip into this folder, the class in the file "
                                         "name (00003-class5.mp4)")
     p.add_argument("--classes", default=None,
-                   help="comma-separated class ids, one grid row each (default: all, <=10); DVD-GAN-FP: the class "
-                        "of the context clips, one for all or one per clip (default: the .npz file's labels)")
+                   help="comma-separated class ids or names (names where the model records them, e.g. a store's "
+                        "class folders), one grid row each (default: all, <=10); DVD-GAN-FP: the class of the "
+                        "context clips, one for all or one per clip (default: the .npz file's labels)")
     p.add_argument("--n", type=int, default=4, help="samples per row, i.e. per class or context (default 4)")
     p.add_argument("--truncation", type=float, default=0.0, help="resample |z| above this (default 0: off)")
     p.add_argument("--seed", type=int, default=0,
@@ -44,24 +45,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _parse_classes(text: str | None, num_classes: int) -> list[int]:
+def _parse_classes(text: str | None, num_classes: int, names: list[str] | None = None) -> list[int]:
+    """Class ids from ``--classes``: comma-separated ids or, where the model knows them, class names."""
     if num_classes == 0:
         if text:
             raise UserError("this model is unconditional (num_classes 0); drop --classes")
         return [-1]
     if text is None:
         return list(np.linspace(0, num_classes - 1, min(num_classes, 10)).round().astype(int))
-    try:
-        classes = [int(c) for c in text.split(",") if c.strip()]
-    except ValueError:
-        raise UserError(f"--classes must be comma-separated integers, got {text!r}") from None
-    if not classes:  # "," or "": not out of range, empty
+    tokens = [c.strip() for c in text.split(",") if c.strip()]
+    if not tokens:  # "," or "": not out of range, empty
         raise UserError(f"--classes {text!r} names no class; expected comma-separated class ids in "
-                        f"0..{num_classes - 1}")
-    bad = [c for c in classes if not 0 <= c < num_classes]
-    if bad:
-        raise UserError(f"--classes {bad} out of range: this model has classes 0..{num_classes - 1}")
-    return classes
+                        f"0..{num_classes - 1}" + (" or class names" if names else ""))
+    return [_class_id(token, num_classes, names or []) for token in tokens]
+
+
+def _class_id(token: str, num_classes: int, names: list[str]) -> int:
+    """One ``--classes`` entry: a class name, or an id (``ids keep working``); both, meaning two classes, is an
+    error rather than a guess."""
+    by_name = names.index(token) if token in names else None
+    try:
+        by_id: int | None = int(token)
+    except ValueError:
+        by_id = None
+    if by_id is not None and by_name is not None and by_id != by_name and 0 <= by_id < num_classes:
+        raise UserError(f"--classes {token!r} is ambiguous: class id {by_id} ({names[by_id]!r}) and the name of "
+                        f"class {by_name}; give the id")
+    if by_name is not None:
+        return by_name
+    if by_id is not None:
+        if not 0 <= by_id < num_classes:
+            raise UserError(f"--classes {[by_id]} out of range: this model has classes 0..{num_classes - 1}")
+        return by_id
+    if not names:
+        raise UserError(f"--classes {token!r} is not a class id: this model records no class names (trained "
+                        f"before dvdgan kept them, or on unnamed data); use ids 0..{num_classes - 1}")
+    import difflib
+
+    close = difflib.get_close_matches(token, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    raise UserError(f"--classes: unknown class {token!r}{hint}; known classes: {shown} (or ids 0..{num_classes - 1})")
 
 
 def _latents(G, rows: int, n: int, seed: int, truncation: float, interpolate: bool) -> torch.Tensor:
@@ -129,10 +153,11 @@ def _context_from_video(p: Path, context_frames: int, resolution: int) -> np.nda
         raise UserError(f"--context {p} is not a readable video ({exc}); {expected}") from None
 
 
-def _context_classes(text: str | None, file_labels: np.ndarray | None, rows: int, num_classes: int) -> torch.Tensor:
+def _context_classes(text: str | None, file_labels: np.ndarray | None, rows: int, num_classes: int,
+                     names: list[str] | None = None) -> torch.Tensor:
     """The class of each context clip: a class-conditional DVD-GAN-FP model continues a clip within its class."""
     if text is not None:
-        classes = _parse_classes(text, num_classes)
+        classes = _parse_classes(text, num_classes, names)
         if len(classes) not in (1, rows):
             raise UserError(f"--classes: give one class for all {rows} context clips or one per clip, "
                             f"got {len(classes)}")
@@ -212,7 +237,7 @@ def _check_sample_size(n: int, rows: int, extra: int, z_dim: int, m) -> None:
 def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str] | None, np.ndarray,
                                                             np.ndarray | None]:
     """DVD-GAN-FP: a row per context clip (the real clip, then ``--n`` futures); also the generated clips alone."""
-    from dvdgan.sampling import generate
+    from dvdgan.sampling import class_labels, generate
     from dvdgan.video import uint8_to_video
 
     m = cfg.model
@@ -227,7 +252,7 @@ def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str
     row_y = None
     if m.num_classes:
         row_y = _context_classes(args.classes, file_labels[:10] if file_labels is not None else None, rows,
-                                 m.num_classes)
+                                 m.num_classes, m.class_names)
     _standing_stats(G, args, row_y, contexts)
     context = contexts.repeat_interleave(args.n, 0)
     z = _latents(G, rows, args.n, args.seed, args.truncation, args.interpolate)
@@ -240,22 +265,22 @@ def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str
         pad = np.zeros((rows, m.num_frames - real.shape[1], *real.shape[2:]), dtype=np.uint8)
         real = np.concatenate([real, pad], axis=1)
     grid = np.concatenate([real[:, None], fake.reshape(rows, args.n, *fake.shape[1:])], axis=1)
-    row_labels = [str(int(c)) for c in row_y] if row_y is not None else None
+    row_labels = class_labels(row_y, m.class_names) if row_y is not None else None
     return grid.reshape(-1, *real.shape[1:]), row_labels, fake, (y.numpy() if y is not None else None)
 
 
 def _generate_synthesis(args: argparse.Namespace, G, m) -> tuple[np.ndarray, list[str] | None, np.ndarray,
                                                                  np.ndarray | None]:
     """A row of ``--n`` clips per class; the grid's clips are the generated clips."""
-    from dvdgan.sampling import generate
+    from dvdgan.sampling import class_labels, generate
 
-    classes = _parse_classes(args.classes, m.num_classes)
+    classes = _parse_classes(args.classes, m.num_classes, m.class_names)
     _check_sample_size(args.n, len(classes), 0, G.z_dim, m)
     z = _latents(G, len(classes), args.n, args.seed, args.truncation, args.interpolate)
     y = torch.tensor(classes).repeat_interleave(args.n) if m.num_classes else None
     _standing_stats(G, args, torch.arange(m.num_classes) if m.num_classes else None, None)
     videos = generate(G, z, y, args.batch_size, progress=True).numpy()
-    row_labels = [str(c) for c in classes] if m.num_classes else None
+    row_labels = class_labels(classes, m.class_names) if m.num_classes else None
     return videos, row_labels, videos, (y.numpy() if y is not None else None)
 
 

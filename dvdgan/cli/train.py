@@ -129,6 +129,10 @@ def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespa
 
     ds = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed)
     n = int(getattr(ds, "num_classes", 0))
+    keep_names = any(s.startswith("model.class_names=") for s in args.sets)
+    if fit_classes and not keep_names and cfg.model.class_names:
+        # e.g. another run's config.yaml with new --data: the names of --data's classes (training fills them in)
+        cfg = cfg.with_values({"model.class_names": []})
     if fit_classes and n != cfg.model.num_classes:
         values: dict[str, object] = {"model.num_classes": n}
         if n < 2 and not any(s.startswith("train.class_loss=") for s in args.sets):

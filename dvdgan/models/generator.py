@@ -147,6 +147,12 @@ class Generator(nn.Module):
         video = torch.tanh(self.head_conv(h))
         return video.unflatten(0, (b, t))  # [B, T, 3, H, W]
 
+    @property
+    def class_names(self) -> list[str]:
+        """The name of each class id ``y`` (``cfg.class_names``, e.g. a store's class folders); empty where the
+        model records none (unconditional, or trained before dvdgan kept them)."""
+        return list(self.cfg.class_names)
+
     def sample_z(self, n: int, generator: torch.Generator | None = None, truncation: float = 0.0,
                  device: torch.device | str | None = None) -> torch.Tensor:
         """z ~ N(0, I), truncated at |z| <= ``truncation`` by resampling when it is > 0 [BigGAN]."""

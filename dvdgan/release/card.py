@@ -124,6 +124,15 @@ def restate_usage(card: str, reference: str, cfg: DVDGANConfig) -> str:
     return head + found + "\n" + "\n".join(_usage(reference, cfg)) + "\n" + after + tail
 
 
+def _classes_section(names: list[str]) -> list[str]:
+    """The class id of each class name (none for a model that records no names: its ids are all there is)."""
+    if not names:
+        return []
+    listed = ", ".join(f"{i} `{name}`" for i, name in enumerate(names))
+    return ["## Classes", "", f"Class ids and names: {listed}.", "",
+            "`dvdgan sample --classes` takes either; in Python `G.class_names[y]` names class id `y`.", ""]
+
+
 def model_card(f: CardFacts) -> str:
     """The card as Markdown: what the model makes, how to use it, how it was made, what it measured."""
     m, d = f.cfg.model, f.cfg.data
@@ -140,6 +149,7 @@ def model_card(f: CardFacts) -> str:
     if f.gif:
         rows = "one row per context clip: its frames, then the prediction" if m.context_frames else "one row per class"
         lines += [f"![samples, {rows}]({f.gif})", ""]
+    lines += _classes_section(m.class_names)
     lines += ["## Use", "", *_usage(f.reference or f"pretrained:{f.name}", f.cfg), "",
               "## How it was made", "",
               f"- command: `{f.command}`",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import signal
 import sys
@@ -24,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from dvdgan.config import DVDGANConfig, TrainConfig
+from dvdgan.config import ConfigError, DVDGANConfig, TrainConfig
 from dvdgan.data import build_dataset
 from dvdgan.limits import check_clip_size, check_micro_batch
 from dvdgan.losses import DOutputs, ExtraTerms, GOutputs, d_objective, g_objective, pair_labels
@@ -145,6 +146,20 @@ def _unwrap(m: nn.Module) -> nn.Module:
     return m.module if isinstance(m, DDP) else m
 
 
+def with_class_names(cfg: DVDGANConfig, dataset) -> DVDGANConfig:
+    """``cfg`` with ``model.class_names`` taken from the data (a store's class folders, the procedural classes)
+    when it sets none, so that grids, ``dvdgan sample --classes`` and exports know them; as is where the data has
+    no usable names (unlabelled, unconditional model, names that are not distinct)."""
+    m = cfg.model
+    names = [str(n) for n in getattr(dataset, "class_names", ())]
+    if m.class_names or not m.num_classes or len(names) != m.num_classes:
+        return cfg
+    try:
+        return dataclasses.replace(cfg, model=dataclasses.replace(m, class_names=names))
+    except ConfigError:  # e.g. an .npz whose class_names repeat: ids stand for the classes, as before
+        return cfg
+
+
 def check_sizes(cfg: DVDGANConfig, world_size: int) -> None:
     """Sizes a typo makes huge (issue 25), refused before the data, the networks or a step-0 checkpoint exist:
     frames and clip size, one forward micro-batch, each network's parameters (counted on the meta device)."""
@@ -173,6 +188,7 @@ class Trainer:
                 f"model.num_classes={cfg.model.num_classes} but data source {cfg.data.source!r} has {ds_classes} "
                 f"classes; set model.num_classes={ds_classes} (0 trains unconditionally)"
             )
+        cfg = self.cfg = with_class_names(cfg, self.dataset)
         if t.eval_every:
             check_metrics(cfg, self.dataset)  # now, not at the first evaluation hours later
         found = self._find_checkpoint() if resume else None
@@ -238,7 +254,8 @@ class Trainer:
             raise ckpt.CheckpointError(nothing_to_resume(self.run_dir))  # other ranks (rank 0 checks in train())
         path, data = found
         stored = ckpt.config_from_checkpoint(data, path)
-        if stored.model != self.cfg.model:
+        # class names label the classes and change no weight: a run from before they were recorded resumes
+        if dataclasses.replace(stored.model, class_names=self.cfg.model.class_names) != self.cfg.model:
             raise ckpt.CheckpointError(f"{path} was trained with a different model config; cannot resume")
         return found
 

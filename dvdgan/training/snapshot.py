@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dvdgan.config import DVDGANConfig
-from dvdgan.sampling import class_grid_inputs, generate, make_grid, write_video
+from dvdgan.sampling import class_grid_inputs, class_labels, generate, make_grid, write_video
 from dvdgan.training.evaluate import standing_statistics
 from dvdgan.training.logger import RunLogger
 from dvdgan.video import uint8_to_video, video_to_uint8
@@ -38,7 +38,7 @@ class Snapshotter:
             z, y = z[rows], y[rows]
         self.z, self.y = z, y
         self.rows = min(m.num_classes, MAX_ROWS) if m.num_classes else UNCOND_ROWS
-        self.row_labels = [str(int(c)) for c in y[::PER_ROW]] if y is not None else None  # each row's class
+        self.row_labels = class_labels(y[::PER_ROW], m.class_names) if y is not None else None  # each row's class
         self.context = None
         if m.context_frames and enabled:
             clips = torch.stack([torch.as_tensor(dataset[i][0]) for i in range(len(z))])
