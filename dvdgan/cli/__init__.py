@@ -27,10 +27,24 @@ class UserError(Exception):
     """A problem with the user's input, reported as one line."""
 
 
+class _UsageError(Exception):
+    """argparse's complaint about the command line, already printed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option as one line (``dvdgan sample: error: argument --fps: invalid int value``) and a
+    returned exit code 2: its own error() prints the whole usage first and exits the process. Subparsers inherit
+    the class (``add_subparsers`` makes them of the parent's type)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise _UsageError
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dvdgan import __version__
 
-    parser = argparse.ArgumentParser(prog="dvdgan", description="DVD-GAN video generation (arXiv 1907.06571).",
+    parser = _Parser(prog="dvdgan", description="DVD-GAN video generation (arXiv 1907.06571).",
                                      epilog="Start with `dvdgan train` (the tiny preset on built-in data, on the CPU) "
                                             "or `dvdgan sample pretrained:tiny-shapes --out grid.gif`; "
                                             "`dvdgan COMMAND --help` for a command's options.")
@@ -58,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"dvdgan {__version__}")
         return 0
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError:
+        return 2
     if args.command is None:
         parser.print_help()
         return 2
