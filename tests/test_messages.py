@@ -222,3 +222,9 @@ def test_warnings_print_as_one_line(tmp_path) -> None:
     assert lines == [f"warning: skipping checkpoint {run}/checkpoints/ckpt-00000004.pt is unreadable (truncated or "
                      "not a checkpoint: not a complete torch archive, 100 bytes)"], proc.stderr
     assert "warnings.warn" not in proc.stderr and "UserWarning" not in proc.stderr
+
+
+def test_an_unknown_option_names_the_command(capsys) -> None:
+    assert main(["train", "--stepz", "3"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "dvdgan train: error: unrecognized arguments: --stepz 3 (see dvdgan train --help)"

@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dvdgan {__version__}")
         return 0
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except _UsageError:
+        return 2
+    if extra:  # argparse would name the top-level parser; the user typed them after a command
+        where = f"dvdgan {args.command}" if args.command else "dvdgan"
+        print(f"{where}: error: unrecognized arguments: {' '.join(extra)} (see {where} --help)", file=sys.stderr)
         return 2
     if args.command is None:
         parser.print_help()
