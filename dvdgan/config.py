@@ -75,6 +75,11 @@ class GeneratorConfig:
     # [ours flag] negative slope of G's activations (leaky ReLU); 0 is the paper's ReLU. See docs/results.md
     # section 14 for what a dead class looks like and what this does to it.
     relu_slope: float = paper_value(0.0)
+    # [ours flag] DVD-GAN-FP only: G draws each predicted frame as a change of the last context frame,
+    # tanh(atanh(last context) + head), instead of from scratch, tanh(head). Video prediction models commonly
+    # predict changes (the paper does not say); at a CPU budget G otherwise loses the context's colours
+    # (docs/results.md, the robot section).
+    context_residual: bool = paper_value(False)
 
     def __post_init__(self) -> None:
         _positive(self, "z_dim", "embed_dim", "ch", "gru_kernel", "z_scale", "bn_eps")
@@ -155,6 +160,9 @@ class ModelConfig:
                               "give one per class or none")
         if any(not isinstance(n, str) or not n.strip() for n in names) or len(set(names)) != len(names):
             raise ConfigError(f"model.class_names must be distinct non-empty strings, got {_short(names)}")
+        if self.generator.context_residual and not self.context_frames:
+            raise ConfigError("model.generator.context_residual needs model.context_frames > 0 (DVD-GAN-FP): it "
+                              "predicts changes of the last context frame")
         if self.channels != 3:  # the generator's last layer and D's first are RGB
             raise ConfigError(f"model.channels must be 3 (the models make and judge RGB video), got {self.channels}")
         if self.discriminator.k_frames > self.generated_frames:
@@ -201,6 +209,45 @@ LOG_BACKENDS = ("tensorboard", "wandb")
 
 
 @dataclass
+class ExtraTermsConfig:
+    """``train.extra_terms``: loss terms beyond the paper's hinge loss [ours] (``dvdgan.losses.ExtraTerms``), for
+    small models on a CPU budget. All are 0 or off in the paper presets, which then train the paper's objective;
+    the CPU presets (``tiny``, ``small``) turn them on."""
+
+    # [ours flag] weight of a class loss on each discriminator head's projection (P2GAN's dual projection, Han
+    # et al. 2021): the logits <embed(c), h> of every class c, cross-entropy against the label, for D on real
+    # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
+    # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
+    class_loss: float = paper_value(0.0)
+    # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
+    # classify without asking G to be classified (docs/results.md section 13). Like the cap below, it only acts
+    # when class_loss > 0. Paper: unused.
+    class_loss_g: float | None = paper_value(None)
+    # [ours flag] G's class loss gives no gradient where it is worse than logits that say nothing (cross-entropy
+    # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
+    # (docs/results.md section 13). Paper: unused.
+    class_loss_g_cap: bool = paper_value(False)
+    # [ours flag] weight of a mode-seeking term for G (Mao et al. 2019, MSGAN): G's batch is drawn in pairs with one
+    # label and two noises, and G is penalised by 1 / (|x1 - x2| / |z1 - z2| + eps) per pair, so a class whose clips
+    # do not change with z (a flat fill) costs G much more than a varied one. No effect in DVD-GAN-FP
+    # (model.context_frames > 0), whose clips each continue their own context. Paper: unused.
+    mode_seeking: float = paper_value(0.0)
+
+    def __post_init__(self) -> None:
+        for name in ("class_loss", "mode_seeking"):
+            if not 0.0 <= getattr(self, name) < math.inf:
+                raise ConfigError(f"train.extra_terms.{name} must be a finite weight >= 0, got {getattr(self, name)}")
+        if self.class_loss_g is not None and not 0.0 <= self.class_loss_g < math.inf:
+            raise ConfigError("train.extra_terms.class_loss_g must be a finite weight >= 0 or null, "
+                              f"got {self.class_loss_g}")
+
+    @property
+    def g_class_loss(self) -> float:
+        """G's weight of the class loss: ``class_loss_g``, or ``class_loss`` when that is None."""
+        return self.class_loss if self.class_loss_g is None else self.class_loss_g
+
+
+@dataclass
 class TrainConfig:
     """Optimisation recipe [paper v2 section 4]; defaults are the paper's."""
 
@@ -238,25 +285,8 @@ class TrainConfig:
     # (RUN/tensorboard) and wandb (Weights & Biases, the optional 'wandb' extra; WANDB_MODE=offline keeps it local)
     log_to: list[str] = field(default_factory=lambda: ["tensorboard"])
 
-    # [ours] Terms beyond the paper's hinge loss (dvdgan.losses.ExtraTerms), for small models on a CPU budget
-    # [ours flag] weight of a class loss on each discriminator head's projection (P2GAN's dual projection, Han
-    # et al. 2021): the logits <embed(c), h> of every class c, cross-entropy against the label, for D on real
-    # clips and for G on its own. The projection's embedding must then separate the classes by their look, and
-    # G is told which class its clip shows (docs/results.md section 12). Paper: 0.
-    class_loss: float = paper_value(0.0)
-    # [ours flag] G's weight of that class loss on its own clips; None = class_loss. 0 trains D's projection to
-    # classify without asking G to be classified (docs/results.md section 13). Like the cap below, it only acts
-    # when class_loss > 0. Paper: unused.
-    class_loss_g: float | None = paper_value(None)
-    # [ours flag] G's class loss gives no gradient where it is worse than logits that say nothing (cross-entropy
-    # above ln(classes)): there, fading the object towards an empty clip is its cheapest way down
-    # (docs/results.md section 13). Paper: unused.
-    class_loss_g_cap: bool = paper_value(False)
-    # [ours flag] weight of a mode-seeking term for G (Mao et al. 2019, MSGAN): G's batch is drawn in pairs with one
-    # label and two noises, and G is penalised by 1 / (|x1 - x2| / |z1 - z2| + eps) per pair, so a class whose clips
-    # do not change with z (a flat fill) costs G much more than a varied one. No effect in DVD-GAN-FP
-    # (model.context_frames > 0), whose clips each continue their own context. Paper: unused.
-    diversity: float = paper_value(0.0)
+    # [ours] the CPU recipe's terms beyond the paper's hinge loss, all off here (the paper's objective)
+    extra_terms: ExtraTermsConfig = field(default_factory=ExtraTermsConfig)
 
     def __post_init__(self) -> None:
         _positive(self, "steps", "batch_size", "d_steps", "log_every", "keep_checkpoints")
@@ -278,23 +308,12 @@ class TrainConfig:
             raise ConfigError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.micro_batch < 0:
             raise ConfigError("train.micro_batch must be >= 0")
-        if not 0.0 <= self.class_loss < float("inf"):
-            raise ConfigError(f"train.class_loss must be a finite weight >= 0, got {self.class_loss}")
-        if self.class_loss_g is not None and not 0.0 <= self.class_loss_g < float("inf"):
-            raise ConfigError(f"train.class_loss_g must be a finite weight >= 0 or null, got {self.class_loss_g}")
-        if not 0.0 <= self.diversity < float("inf"):
-            raise ConfigError(f"train.diversity must be a finite weight >= 0, got {self.diversity}")
         _choice(self, "precision", ("fp32", "bf16"))
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         if not set(self.log_to) <= set(LOG_BACKENDS) or len(set(self.log_to)) != len(self.log_to):
             raise ConfigError(f"train.log_to: choose distinct backends from {list(LOG_BACKENDS)} (or none), "
                               f"got {self.log_to}")
-
-    @property
-    def g_class_loss(self) -> float:
-        """G's weight of the class loss: ``class_loss_g``, or ``class_loss`` when that is None."""
-        return self.class_loss if self.class_loss_g is None else self.class_loss_g
 
 
 @dataclass
@@ -339,9 +358,9 @@ class DVDGANConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
-        if self.train.class_loss and self.model.num_classes < 2:
-            raise ConfigError("train.class_loss needs a class-conditional model with >= 2 classes "
-                              f"(model.num_classes is {self.model.num_classes}); set train.class_loss=0")
+        if self.train.extra_terms.class_loss and self.model.num_classes < 2:
+            raise ConfigError("train.extra_terms.class_loss needs a class-conditional model with >= 2 classes "
+                              f"(model.num_classes is {self.model.num_classes}); set train.extra_terms.class_loss=0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -378,7 +397,7 @@ class DVDGANConfig:
     def with_values(self, values: dict[str, Any]) -> DVDGANConfig:
         """Return a copy with ``{"a.b.c": value}`` set as given (no YAML parsing: for paths and CLI values)."""
         data = self.to_dict()
-        for key, value in values.items():
+        for key, value in _moved_values(values).items():
             _set_path(type(self), data, key, value)
         return type(self).from_dict(data)
 
@@ -391,7 +410,7 @@ def _override_value(cls: type, key: str, raw: str, item: str) -> Any:
     text = raw.strip()
     if not text:
         return ""
-    if _leaf_type(cls, key) is str and text[0] not in "'\"":
+    if _leaf_type(cls, MOVED_KEYS.get(key, key)) is str and text[0] not in "'\"":
         return text
     try:
         node = yaml.compose(text, Loader=_ConfigLoader)
@@ -460,7 +479,8 @@ def resolve_config(
     if config_file is not None:
         file_data = _read_yaml(Path(config_file))
         file_data.pop("base", None)
-        data = _deep_merge(data, file_data)
+        # old keys renamed before the merge: a file's train.class_loss overrides the preset's new key, as it did
+        data = _deep_merge(_moved(data), _moved(file_data))
     cfg = _build(DVDGANConfig, data, "")
     return cfg.override(overrides or [])
 
@@ -579,10 +599,82 @@ def _removed(key: str) -> str:
     return f"config key {key} was removed in issue 27 (measured as no help: docs/results.md)"
 
 
+# Keys moved in issue 27: the CPU recipe's terms beyond the paper's loss went into one sub-config, so that train's
+# own keys read like the paper's recipe. Configs written before (checkpoints, a run's config.yaml, users' YAML
+# files and --set lines) give the old names, which load as the new ones.
+MOVED_KEYS: dict[str, str] = {
+    "train.class_loss": "train.extra_terms.class_loss",
+    "train.class_loss_g": "train.extra_terms.class_loss_g",
+    "train.class_loss_g_cap": "train.extra_terms.class_loss_g_cap",
+    "train.diversity": "train.extra_terms.mode_seeking",
+}
+
+
+def _both_names(old: str, new: str) -> ConfigError:
+    # neither value is surely the one meant, so neither wins
+    return ConfigError(f"config gives both {old} and {new}, one key under its old and new names (moved in issue "
+                       f"27); keep {new} alone")
+
+
+def _moved(data: Any) -> Any:
+    """``data``, a whole config as a nested dict, with the old keys of ``MOVED_KEYS`` under their new names. The
+    mappings on the way are copied: the caller's dict (a preset's, a checkpoint's) stays as it was."""
+    for old, new in MOVED_KEYS.items():
+        value = _lookup(data, old)
+        if value is _ABSENT:
+            continue
+        if _lookup(data, new) is not _ABSENT:
+            raise _both_names(old, new)
+        data = _replaced(_replaced(data, old, _ABSENT), new, value)
+    return data
+
+
+def _moved_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b.c": value}`` assignments (``--set``) with the old keys of ``MOVED_KEYS`` under their new names."""
+    out = {}
+    for key, value in values.items():
+        new = MOVED_KEYS.get(key, key)
+        if new != key and new in values:
+            raise _both_names(key, new)
+        out[new] = value
+    return out
+
+
+_ABSENT = object()  # no value at a key (None is a value: class_loss_g: null)
+
+
+def _lookup(data: Any, key: str) -> Any:
+    """The value at dotted ``key`` of a nested dict, or ``_ABSENT``."""
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _ABSENT
+        data = data[part]
+    return data
+
+
+def _replaced(data: dict[str, Any], key: str, value: Any, prefix: str = "") -> dict[str, Any]:
+    """A copy of ``data`` with ``value`` at dotted ``key`` (``_ABSENT``: the key removed), copying only the
+    mappings on the way."""
+    head, _, rest = key.partition(".")
+    out = dict(data)
+    if rest:
+        node = out.get(head, {})
+        if not isinstance(node, dict):  # as _build says it
+            raise ConfigError(f"{prefix}{head} must be a mapping, got {type(node).__name__}")
+        out[head] = _replaced(node, rest, value, f"{prefix}{head}.")
+    elif value is _ABSENT:
+        out.pop(head, None)
+    else:
+        out[head] = value
+    return out
+
+
 def _build(cls: type, data: Any, prefix: str) -> Any:
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    if not prefix:  # the whole config: MOVED_KEYS move keys between sections
+        data = _moved(data)
     hints = _hints(cls)
     valid = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
@@ -682,7 +774,8 @@ def _set_path(cls: type, data: dict[str, Any], key: str, value: Any) -> None:
 
 
 _SECTIONS = {"GeneratorConfig": "model.generator", "DiscriminatorConfig": "model.discriminator",
-             "ModelConfig": "model", "DataConfig": "data", "TrainConfig": "train", "EvalConfig": "eval"}
+             "ModelConfig": "model", "DataConfig": "data", "TrainConfig": "train",
+             "ExtraTermsConfig": "train.extra_terms", "EvalConfig": "eval"}
 
 
 def _positive(obj: Any, *names: str) -> None:

@@ -20,12 +20,13 @@ Terms = dict[str, torch.Tensor]  # logged values by name: d_* and g_* add up to 
 
 @dataclass(frozen=True)
 class ExtraTerms:
-    """Weights of the terms beyond the paper's hinge loss [ours]; the defaults are the paper's objective."""
+    """Weights of the terms beyond the paper's hinge loss [ours], from ``train.extra_terms``; the defaults are the
+    paper's objective."""
 
-    class_d: float = 0.0  # train.class_loss: D classifies the real clips through its projection
-    class_g: float = 0.0  # train.class_loss_g (None there: class_loss): G's clips should show their label
-    class_g_cap: bool = False  # train.class_loss_g_cap
-    diversity: float = 0.0  # train.diversity: the mode-seeking term (0 for DVD-GAN-FP: no pairs to compare)
+    class_d: float = 0.0  # class_loss: D classifies the real clips through its projection
+    class_g: float = 0.0  # class_loss_g (None there: class_loss): G's clips should show their label
+    class_g_cap: bool = False  # class_loss_g_cap
+    mode_seeking: float = 0.0  # mode_seeking (0 for DVD-GAN-FP: no pairs to compare)
 
 
 @dataclass
@@ -67,8 +68,8 @@ def d_objective(out: DOutputs, y: torch.Tensor | None, extra: ExtraTerms) -> tup
 def g_objective(out: GOutputs, extra: ExtraTerms) -> tuple[torch.Tensor, Terms]:
     """G's loss on one micro-batch and its logged terms: the hinge, then the mode-seeking and class terms."""
     parts = [g_hinge_loss(out.scores)]
-    if extra.diversity:
-        parts.append(mode_seeking_loss(out.video.float(), out.z, extra.diversity))
+    if extra.mode_seeking:
+        parts.append(mode_seeking_loss(out.video.float(), out.z, extra.mode_seeking))
     if out.logits and extra.class_g:
         parts.append(class_loss(out.logits, out.y, extra.class_g, "g", extra.class_g_cap))
     return _added(parts)
@@ -108,12 +109,12 @@ def g_hinge_loss(fake: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str,
 def class_loss(
     logits: dict[str, torch.Tensor], y: torch.Tensor, weight: float, prefix: str, cap: bool = False
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``weight * CE(<embed(c), h>, y)`` per discriminator head, over its positions (``train.class_loss``).
+    """``weight * CE(<embed(c), h>, y)`` per discriminator head, over its positions (``train.extra_terms.class_loss``).
 
     ``logits[name]`` is ``[B, positions, classes]``; terms are named ``{prefix}_class_{name}`` (prefix d or g).
     With ``cap`` a position whose cross-entropy exceeds ln(classes), that of logits that say nothing, adds no
     gradient (its value still counts): confidently wrong, the cheapest way down is to fade the object until D
-    sees nothing, which is not the class either (``train.class_loss_g_cap``).
+    sees nothing, which is not the class either (``train.extra_terms.class_loss_g_cap``).
     """
     terms = {}
     for name, v in logits.items():
@@ -143,9 +144,10 @@ def pair_labels(y: torch.Tensor) -> torch.Tensor:
 def mode_seeking_loss(video: torch.Tensor, z: torch.Tensor, weight: float,
                       eps: float = 1e-5) -> tuple[torch.Tensor, Terms]:
     """``weight * E[1 / (mean|x1 - x2| / mean|z1 - z2| + eps)]`` over the pairs of ``mode_seeking_pairs``, which
-    share labels (MSGAN, Mao et al. 2019; ``train.diversity``)."""
+    share labels (MSGAN, Mao et al. 2019; ``train.extra_terms.mode_seeking``)."""
     first, second = mode_seeking_pairs(video.shape[0])
     dx = (video[first] - video[second]).abs().flatten(1).mean(dim=1)
     dz = (z[first] - z[second]).abs().mean(dim=1)
     term = weight * (1.0 / (dx / dz + eps)).mean()
+    # logged as g_diversity, the key's name before issue 27, so that old stats.jsonl and TensorBoard logs compare
     return term, {"g_diversity": term}

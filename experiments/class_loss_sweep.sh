@@ -8,23 +8,23 @@ set -euo pipefail
 out=${1:?usage: class_loss_sweep.sh OUT [NAME ...]}
 shift
 common=(--steps 2000 --set train.threads=1 --quiet --set model.discriminator.ch=4 --set model.discriminator.temporal_ch=8
-        --set train.class_loss=1 --set train.class_loss_g=null)
+        --set train.extra_terms.class_loss=1 --set train.extra_terms.class_loss_g=null)
 ds16="--set model.discriminator.ch=16"
 # tf01 and ds16-d5-tf01-s1 set model.generator.tanh_grad_floor=0.1: the flag was removed in issue 27; its results stay in docs/results.md, rerun them at the commit before it
 declare -A runs=(
-  [g0]="--set train.class_loss_g=0"
-  [d3]="--set train.class_loss=3 --set train.class_loss_g=1"
-  [d3g0]="--set train.class_loss=3 --set train.class_loss_g=0"
+  [g0]="--set train.extra_terms.class_loss_g=0"
+  [d3]="--set train.extra_terms.class_loss=3 --set train.extra_terms.class_loss_g=1"
+  [d3g0]="--set train.extra_terms.class_loss=3 --set train.extra_terms.class_loss_g=0"
   [ds16]="$ds16"
   [ds16-s1]="$ds16 --set train.seed=1"
   [ds16-ds2]="$ds16 --set train.d_steps=2"
-  [ds16-d3]="$ds16 --set train.class_loss=3 --set train.class_loss_g=1"
-  [ds16-d3-s1]="$ds16 --set train.class_loss=3 --set train.class_loss_g=1 --set train.seed=1"
-  [ds16-d5]="$ds16 --set train.class_loss=5 --set train.class_loss_g=1"
-  [ds16-d5-s1]="$ds16 --set train.class_loss=5 --set train.class_loss_g=1 --set train.seed=1"
-  [ds16-d5-s2]="$ds16 --set train.class_loss=5 --set train.class_loss_g=1 --set train.seed=2"
-  [ds16-d5-cap-s0]="$ds16 --set train.class_loss=5 --set train.class_loss_g=1 --set train.class_loss_g_cap=true"
-  [ds16-d5-cap-s1]="$ds16 --set train.class_loss=5 --set train.class_loss_g=1 --set train.class_loss_g_cap=true --set train.seed=1"
+  [ds16-d3]="$ds16 --set train.extra_terms.class_loss=3 --set train.extra_terms.class_loss_g=1"
+  [ds16-d3-s1]="$ds16 --set train.extra_terms.class_loss=3 --set train.extra_terms.class_loss_g=1 --set train.seed=1"
+  [ds16-d5]="$ds16 --set train.extra_terms.class_loss=5 --set train.extra_terms.class_loss_g=1"
+  [ds16-d5-s1]="$ds16 --set train.extra_terms.class_loss=5 --set train.extra_terms.class_loss_g=1 --set train.seed=1"
+  [ds16-d5-s2]="$ds16 --set train.extra_terms.class_loss=5 --set train.extra_terms.class_loss_g=1 --set train.seed=2"
+  [ds16-d5-cap-s0]="$ds16 --set train.extra_terms.class_loss=5 --set train.extra_terms.class_loss_g=1 --set train.extra_terms.class_loss_g_cap=true"
+  [ds16-d5-cap-s1]="$ds16 --set train.extra_terms.class_loss=5 --set train.extra_terms.class_loss_g=1 --set train.extra_terms.class_loss_g_cap=true --set train.seed=1"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")

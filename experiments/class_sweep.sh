@@ -8,7 +8,7 @@
 set -euo pipefail
 out=${1:?usage: class_sweep.sh OUT [NAME ...]}
 shift
-common=(--steps 2000 --set train.threads=1 --quiet --set train.lr_d=2e-4 --set train.class_loss=0)
+common=(--steps 2000 --set train.threads=1 --quiet --set train.lr_d=2e-4 --set train.extra_terms.class_loss=0)
 # mismatch, mismatch-d8 and mismatch-d8-s1 set train.mismatched_labels=true: the flag was removed in issue 27; its results stay in docs/results.md, rerun them at the commit before it
 declare -A runs=(
   [g8]="--set model.generator.ch=8"
@@ -21,17 +21,17 @@ declare -A runs=(
   [k8]="--set model.discriminator.k_frames=8"
   [d8-s1]="--set model.discriminator.ch=8 --set train.seed=1"
   [s1]="--set train.seed=1"
-  [cls1]="--set train.class_loss=1"
-  [cls1-s1]="--set train.class_loss=1 --set train.seed=1"
-  [cls1-lrd10]="--set train.class_loss=1 --set train.lr_d=1e-3"
-  [cls1-lrd10-s1]="--set train.class_loss=1 --set train.lr_d=1e-3 --set train.seed=1"
+  [cls1]="--set train.extra_terms.class_loss=1"
+  [cls1-s1]="--set train.extra_terms.class_loss=1 --set train.seed=1"
+  [cls1-lrd10]="--set train.extra_terms.class_loss=1 --set train.lr_d=1e-3"
+  [cls1-lrd10-s1]="--set train.extra_terms.class_loss=1 --set train.lr_d=1e-3 --set train.seed=1"
   [lrd10]="--set train.lr_d=1e-3"
-  [cls5-lrd10]="--set train.class_loss=5 --set train.lr_d=1e-3"
-  [cls1-lrd10-d8]="--set train.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8"
-  [cls1-lrd10-d8-s1]="--set train.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8 --set train.seed=1"
-  [cls5-lrd10-s1]="--set train.class_loss=5 --set train.lr_d=1e-3 --set train.seed=1"
-  [cls1-d8]="--set train.class_loss=1 --set model.discriminator.ch=8"
-  [cls1-d8-s1]="--set train.class_loss=1 --set model.discriminator.ch=8 --set train.seed=1"
+  [cls5-lrd10]="--set train.extra_terms.class_loss=5 --set train.lr_d=1e-3"
+  [cls1-lrd10-d8]="--set train.extra_terms.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8"
+  [cls1-lrd10-d8-s1]="--set train.extra_terms.class_loss=1 --set train.lr_d=1e-3 --set model.discriminator.ch=8 --set train.seed=1"
+  [cls5-lrd10-s1]="--set train.extra_terms.class_loss=5 --set train.lr_d=1e-3 --set train.seed=1"
+  [cls1-d8]="--set train.extra_terms.class_loss=1 --set model.discriminator.ch=8"
+  [cls1-d8-s1]="--set train.extra_terms.class_loss=1 --set model.discriminator.ch=8 --set train.seed=1"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!runs[@]}")

@@ -64,8 +64,8 @@ def escape(ckpt, dead: int, steps: int, per_class: int, seed: int) -> None:
         y = torch.randint(G.num_classes, (t.batch_size,))
         scores, logits = D(G(G.sample_z(len(y)), y), y, class_logits=True)
         loss = g_hinge_loss(scores)[0]
-        if t.g_class_loss:
-            loss = loss + class_loss(logits, y, t.g_class_loss, "g", t.class_loss_g_cap)[0]
+        if t.extra_terms.g_class_loss:
+            loss = loss + class_loss(logits, y, t.extra_terms.g_class_loss, "g", t.extra_terms.class_loss_g_cap)[0]
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -8,9 +8,9 @@
 set -euo pipefail
 out=${1:?usage: dead_class_sweep.sh OUT [NAME ...]}
 shift
-common=(--steps 2000 --set train.threads=1 --quiet --set model.generator.relu_slope=0 --set train.diversity=0)
+common=(--steps 2000 --set train.threads=1 --quiet --set model.generator.relu_slope=0 --set train.extra_terms.mode_seeking=0)
 leak="--set model.generator.relu_slope=0.2"
-ms="--set train.diversity=1"
+ms="--set train.extra_terms.mode_seeking=1"
 declare -A runs=(
   [leak]="$leak"
   [leak-s1]="$leak --set train.seed=1"

@@ -1,8 +1,8 @@
 """Can a discriminator's architecture see the class of a clip? Train it as a plain classifier on real clips.
 
 The projection head is replaced by a linear classifier on the same features (summed over frames); everything else
-is the D_T (or D_S) of the given config. ``--head projection`` classifies as ``train.class_loss`` does in the GAN
-instead: per-frame logits ``<sn_embed(c), h>`` through a spectrally normalised embedding, scaled by
+is the D_T (or D_S) of the given config. ``--head projection`` classifies as ``train.extra_terms.class_loss`` does in
+the GAN instead: per-frame logits ``<sn_embed(c), h>`` through a spectrally normalised embedding, scaled by
 ``1 / --temperature``, cross-entropy per frame. Held-out accuracy after N steps says whether that discriminator *can*
 teach the class at all: on ``motion`` the class exists only in time, so D_S should stay at chance (1/8) and D_T
 should not. Prints one Markdown row per evaluation.
@@ -43,7 +43,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    unconditional = ["model.num_classes=0", "train.class_loss=0"]  # the probe's own linear head classifies
+    unconditional = ["model.num_classes=0", "train.extra_terms.class_loss=0"]  # the probe's own linear head classifies
     cfg = resolve_config(args.preset, overrides=[f"data.source={args.data}", *unconditional, *args.sets])
     m = cfg.model
     D = (TemporalDiscriminator if args.which == "temporal" else SpatialDiscriminator)(m)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from dvdgan.config import ConfigError, DVDGANConfig, list_presets, load_preset, resolve_config
 
@@ -107,3 +108,87 @@ def test_values_set_as_values_are_not_parsed_as_yaml() -> None:
     assert cfg.data.source == "folder:/videos #2: new" and cfg.train.steps == 7
     with pytest.raises(ConfigError, match="expects an integer"):
         load_preset().with_values({"train.steps": "7"})
+
+
+def _old_style(data: dict, **train) -> dict:
+    """``data`` as configs stored before issue 27 hold it: the extra terms as keys of ``train`` (old names)."""
+    old = {**data, "train": {**data["train"], **train}}
+    del old["train"]["extra_terms"]
+    return old
+
+
+def test_keys_from_before_issue_27_load_under_their_new_names(tmp_path) -> None:
+    """Checkpoints, a run's config.yaml and users' YAML files give train.class_loss, ... and train.diversity: they
+    load as train.extra_terms.*, and the config then writes the new keys alone."""
+    stored = _old_style(DVDGANConfig().to_dict(), class_loss=5.0, diversity=1.0)
+    before = repr(stored)
+    cfg = DVDGANConfig.from_dict(stored)
+    assert (cfg.train.extra_terms.class_loss, cfg.train.extra_terms.mode_seeking) == (5.0, 1.0)
+    assert repr(stored) == before  # the caller's dict (a checkpoint's) is left as it was
+    train = cfg.to_dict()["train"]
+    assert not {"class_loss", "class_loss_g", "class_loss_g_cap", "diversity"} & train.keys()
+    assert train["extra_terms"] == {"class_loss": 5.0, "class_loss_g": None, "class_loss_g_cap": False,
+                                    "mode_seeking": 1.0}
+    # a user's YAML file over a preset whose terms are under the new keys: the file's old keys win, as they did
+    path = tmp_path / "mine.yaml"
+    path.write_text("train:\n  class_loss: 3.0\n  class_loss_g: null\n  diversity: 0.5\n")
+    extra = resolve_config("tiny", path).train.extra_terms
+    assert (extra.class_loss, extra.class_loss_g, extra.class_loss_g_cap, extra.mode_seeking) == (3.0, None, True, 0.5)
+    run_config = tmp_path / "config.yaml"  # a run directory's config.yaml from before issue 27
+    run_config.write_text(yaml.safe_dump(stored))
+    assert DVDGANConfig.load(run_config) == cfg
+
+
+def test_set_with_an_old_key_sets_the_new_one() -> None:
+    cfg = load_preset().override(["train.diversity=0.25", "train.class_loss=2", "train.class_loss_g=null",
+                                  "train.class_loss_g_cap=false"])
+    extra = cfg.train.extra_terms
+    assert (extra.class_loss, extra.class_loss_g, extra.class_loss_g_cap, extra.mode_seeking) == (2.0, None, False,
+                                                                                                  0.25)
+    assert cfg == load_preset().override(["train.extra_terms.mode_seeking=0.25", "train.extra_terms.class_loss=2",
+                                          "train.extra_terms.class_loss_g=null",
+                                          "train.extra_terms.class_loss_g_cap=false"])
+
+
+def test_an_old_and_a_new_name_of_one_key_is_a_one_line_error(tmp_path) -> None:
+    """Neither value is surely the one meant: a config giving a key under both names is refused, never resolved."""
+    both = DVDGANConfig().to_dict()
+    both["train"]["diversity"] = 1.0
+    path = tmp_path / "both.yaml"
+    path.write_text("train:\n  class_loss: 1.0\n  extra_terms: {class_loss: 2.0}\n")
+    attempts = {
+        "train.diversity and train.extra_terms.mode_seeking": lambda: DVDGANConfig.from_dict(both),
+        "train.class_loss and train.extra_terms.class_loss": lambda: resolve_config("tiny", path),
+        "train.class_loss_g and train.extra_terms.class_loss_g": lambda: load_preset().override(
+            ["train.extra_terms.class_loss_g=1", "train.class_loss_g=2"]),
+    }
+    for names, attempt in attempts.items():
+        with pytest.raises(ConfigError, match=f"config gives both {names}") as info:
+            attempt()
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name, values", [("tiny", (5.0, 1.0, True, 1.0)), ("small", (5.0, 1.0, True, 1.0)),
+                                          ("tiny-motion", (0.0, 1.0, True, 0.0)), ("tiny-fp", (0.0, 1.0, True, 0.0))])
+def test_the_cpu_presets_keep_their_extra_terms(name: str, values: tuple) -> None:
+    """The values each preset gave as train.class_loss, class_loss_g, class_loss_g_cap and diversity before
+    issue 27 moved them, now under train.extra_terms."""
+    e = load_preset(name).train.extra_terms
+    assert (e.class_loss, e.class_loss_g, e.class_loss_g_cap, e.mode_seeking) == values
+    assert e.g_class_loss == values[1]
+
+
+def test_extra_term_weights_are_checked_under_their_full_key() -> None:
+    cases = {
+        "train.extra_terms.mode_seeking=-1": "train.extra_terms.mode_seeking must be a finite weight >= 0, got -1.0",
+        "train.diversity=.inf": "train.extra_terms.mode_seeking must be a finite weight >= 0, got inf",
+        "train.extra_terms.class_loss=.nan": "train.extra_terms.class_loss must be a finite weight >= 0, got nan",
+        "train.extra_terms.class_loss_g=-2": "train.extra_terms.class_loss_g must be a finite weight >= 0 or null",
+    }
+    for item, message in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_preset().override([item])
+        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+    with pytest.raises(ConfigError, match=r"train.extra_terms.class_loss needs a class-conditional model .* set "
+                                          r"train.extra_terms.class_loss=0$"):
+        load_preset().override(["model.num_classes=0"])

@@ -115,7 +115,7 @@ def test_objectives_add_their_terms_to_the_hinge() -> None:
     video, z = torch.randn(4, 2, 3, 4, 4), torch.randn(4, 5)
     g_out = GOutputs(video, z, torch.tensor([0, 1, 0, 1]), scores, logits)
     assert torch.equal(g_objective(g_out, ExtraTerms())[0], g_hinge_loss(scores)[0])
-    loss, terms = g_objective(g_out, ExtraTerms(class_g=0.5, diversity=2.0))
+    loss, terms = g_objective(g_out, ExtraTerms(class_g=0.5, mode_seeking=2.0))
     expected = (g_hinge_loss(scores)[0] + mode_seeking_loss(video, z, 2.0)[0]
                 + class_loss(logits, g_out.y, 0.5, "g")[0])
     assert torch.isclose(loss, expected) and {"g_diversity", "g_class_spatial", "g_spatial"} <= terms.keys()

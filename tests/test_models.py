@@ -184,7 +184,7 @@ def test_projection_conditioning(tiny_cfg) -> None:
 
 
 def test_class_logits_are_the_projection_for_every_class(tiny_cfg) -> None:
-    """train.class_loss's logits: a clip's score under label a minus under label b is the sum over a head's
+    """train.extra_terms.class_loss's logits: a clip's score under label a minus under label b is the sum over a head's
     positions (D_S's frames, D_T's time steps) of logit[a] - logit[b]; asking for logits leaves scores as they are."""
     d = DualDiscriminator(tiny_cfg.model).eval()  # eval: no SN power iteration between the calls
     video = torch.rand(2, tiny_cfg.model.num_frames, 3, 16, 16) * 2 - 1
@@ -205,7 +205,8 @@ def test_class_logits_are_the_projection_for_every_class(tiny_cfg) -> None:
         gap = (logits[key][rows, :, a] - logits[key][rows, :, b]).sum(dim=-1)
         assert torch.allclose(scores_a[key] - scores_b[key], gap, atol=1e-4)
         assert gap.abs().min() > 1e-3  # the labels do change the scores
-    unconditional = DualDiscriminator(tiny_cfg.override(["model.num_classes=0", "train.class_loss=0"]).model)
+    unconditional = DualDiscriminator(
+        tiny_cfg.override(["model.num_classes=0", "train.extra_terms.class_loss=0"]).model)
     with pytest.raises(ValueError, match="class-conditional"):
         unconditional(video, class_logits=True)
 

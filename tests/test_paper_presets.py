@@ -48,8 +48,11 @@ def test_the_departures_are_read_from_the_config_itself() -> None:
         if "[ours flag]" in line and (line.strip().startswith("#") or field_re.match(line)):
             flagged.add(next(field_re.match(x)[1] for x in lines[i:] if field_re.match(x)))
     assert flagged and flagged <= {key.rsplit(".", 1)[1] for key in fields}
-    assert {"model.discriminator.k_frames", "model.discriminator.temporal_pool", "train.diversity",
+    assert {"model.discriminator.k_frames", "model.discriminator.temporal_pool",
             "model.generator.relu_slope"} <= set(fields)
+    # and those of a nested section: every term beyond the paper's loss
+    extra = {"class_loss": 0.0, "class_loss_g": None, "class_loss_g_cap": False, "mode_seeking": 0.0}
+    assert {f"train.extra_terms.{k}": v for k, v in extra.items()}.items() <= fields.items()
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -101,7 +104,7 @@ def test_a_benchmark_protocol_needs_the_data_it_names(videos) -> None:
     shapes = build_dataset(cfg.data, 16, 16)
     assert metric_problem(cfg, shapes, "fvd", "fvd50000_16f_k600") == (
         "fvd50000_16f_k600 evaluates on fixed clips of a video dataset, not on procedural 'shapes'")
-    synth = cfg.with_values({"data.source": videos, "model.num_classes": 0, "train.class_loss": 0.0})
+    synth = cfg.with_values({"data.source": videos, "model.num_classes": 0, "train.extra_terms.class_loss": 0.0})
     arrays = build_dataset(synth.data, 16, 16)
     assert metric_problem(synth, arrays, "fvd", "fvd25600_16f_bair") == (
         "fvd25600_16f_bair makes 100 predictions per context: only for DVD-GAN-FP models")

@@ -95,7 +95,8 @@ def test_two_training_steps_on_the_store(store, tmp_path) -> None:
     assert main(argv) == 0
     assert [p.name for p in ckpt.list_checkpoints(run)] == ["ckpt-00000002.pt"]
     config = ckpt.read_checkpoint(ckpt.checkpoint_path(run, 2))["config"]
-    assert config["model"]["num_classes"] == 0 and config["train"]["class_loss"] == 0.0  # unlabelled store
+    # an unlabelled store: no classes, and the preset's class loss off
+    assert config["model"]["num_classes"] == 0 and config["train"]["extra_terms"]["class_loss"] == 0.0
 
 
 def test_a_missing_pybullet_names_the_extra(monkeypatch) -> None:

@@ -193,7 +193,9 @@ def test_unlabelled_folder_turns_the_presets_class_loss_off(tmp_path: Path, caps
     assert main([*argv, "--dry-run"]) == 0
     resolved = capsys.readouterr().out
     assert "num_classes: 0" in resolved and "class_loss: 0.0" in resolved
-    _one_line_error(capsys, [*argv, "--dry-run", "--set", "train.class_loss=1"], "train.class_loss")
+    key = "train.extra_terms.class_loss"
+    _one_line_error(capsys, [*argv, "--dry-run", "--set", f"{key}=1"], key)
+    _one_line_error(capsys, [*argv, "--dry-run", "--set", "train.class_loss=1"], key)  # its name before issue 27
 
 
 def test_torchrun_two_ranks_train_and_exit_cleanly(tmp_path: Path) -> None:
@@ -285,8 +287,8 @@ def test_stats_log_each_discriminators_score_spread(tmp_path: Path) -> None:
 def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
     from dvdgan.config import ConfigError
 
-    result = train(micro_cfg("train.steps=2", "train.class_loss=0.5", "train.diversity=0"), tmp_path / "run",
-                   quiet=True)
+    result = train(micro_cfg("train.steps=2", "train.extra_terms.class_loss=0.5", "train.extra_terms.mode_seeking=0"),
+                   tmp_path / "run", quiet=True)
     record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
     parts = ("spatial", "temporal")
     assert all(record[f"{p}_class_{k}"] > 0 for p in ("d", "g") for k in parts)
@@ -294,31 +296,32 @@ def test_class_loss_terms_join_both_losses(tmp_path: Path) -> None:
     assert abs(record["loss_d"] - hinge_d - record["d_class_spatial"] - record["d_class_temporal"]) < 1e-4
     hinge_g = record["g_spatial"] + record["g_temporal"]
     assert abs(record["loss_g"] - hinge_g - record["g_class_spatial"] - record["g_class_temporal"]) < 1e-4
-    off = train(micro_cfg("train.steps=1", "train.class_loss=0"), tmp_path / "off", quiet=True)
+    off = train(micro_cfg("train.steps=1", "train.extra_terms.class_loss=0"), tmp_path / "off", quiet=True)
     assert not any("class" in k for k in json.loads((off.run_dir / "stats.jsonl").read_text().splitlines()[-1]))
-    for bad in (["model.num_classes=0"], ["train.class_loss=-1"], ["train.class_loss_g=-1"]):
+    for bad in (["model.num_classes=0"], ["train.extra_terms.class_loss=-1"], ["train.extra_terms.class_loss_g=-1"]):
         with pytest.raises(ConfigError, match="class_loss"):
-            micro_cfg("train.class_loss=1", *bad)
+            micro_cfg("train.extra_terms.class_loss=1", *bad)
 
 
 def test_class_loss_g_weights_the_generators_side_alone(tmp_path: Path) -> None:
     def last_record(name: str, *sets: str) -> dict:
-        cfg = micro_cfg("train.steps=1", "train.class_loss=0.5", "train.diversity=0", *sets)
+        cfg = micro_cfg("train.steps=1", "train.extra_terms.class_loss=0.5", "train.extra_terms.mode_seeking=0", *sets)
         run = train(cfg, tmp_path / name, quiet=True).run_dir
         return json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
 
-    record = last_record("g0", "train.class_loss_g=0")
+    record = last_record("g0", "train.extra_terms.class_loss_g=0")
     assert record["d_class_spatial"] > 0 and not any(k.startswith("g_class") for k in record)
     assert abs(record["loss_g"] - record["g_spatial"] - record["g_temporal"]) < 1e-4
     # the same G's clips at step 1: G's class term at weight 2 is 4x that at null (= class_loss, 0.5)
-    both, same = last_record("g2", "train.class_loss_g=2"), last_record("g", "train.class_loss_g=null")
+    both = last_record("g2", "train.extra_terms.class_loss_g=2")
+    same = last_record("g", "train.extra_terms.class_loss_g=null")
     assert abs(both["g_class_spatial"] - 4 * same["g_class_spatial"]) < 1e-4 * max(1.0, both["g_class_spatial"])
     # the cap removes gradient only: at step 1 its reported value is the uncapped one
-    capped = last_record("cap", "train.class_loss_g=null", "train.class_loss_g_cap=true")
+    capped = last_record("cap", "train.extra_terms.class_loss_g=null", "train.extra_terms.class_loss_g_cap=true")
     assert abs(capped["g_class_spatial"] - same["g_class_spatial"]) < 1e-5
 
 
-def test_diversity_term_joins_gs_loss_with_paired_labels(tmp_path: Path, monkeypatch) -> None:
+def test_mode_seeking_term_joins_gs_loss_with_paired_labels(tmp_path: Path, monkeypatch) -> None:
     from dvdgan.config import ConfigError
     from dvdgan.models import Generator
 
@@ -326,14 +329,15 @@ def test_diversity_term_joins_gs_loss_with_paired_labels(tmp_path: Path, monkeyp
     forward = Generator.forward
     monkeypatch.setattr(Generator, "forward", lambda self, z, y=None, *a, **k: seen.append(y) or forward(
         self, z, y, *a, **k))
-    result = train(micro_cfg("train.steps=1", "train.batch_size=4", "train.diversity=0.5"), tmp_path, quiet=True)
+    result = train(micro_cfg("train.steps=1", "train.batch_size=4", "train.extra_terms.mode_seeking=0.5"), tmp_path,
+                   quiet=True)
     record = json.loads((result.run_dir / "stats.jsonl").read_text().splitlines()[-1])
-    assert record["g_diversity"] > 0
+    assert record["g_diversity"] > 0  # the term's name in logs from before it moved to train.extra_terms
     assert abs(record["loss_g"] - sum(v for k, v in record.items() if k.startswith("g_"))) < 1e-4
     trained = [y for y in seen if y is not None and len(y) == 4]
     assert any(torch.equal(y[:2], y[2:]) for y in trained)  # G's step draws its labels in pairs
-    with pytest.raises(ConfigError, match="diversity"):
-        micro_cfg("train.diversity=-1")
+    with pytest.raises(ConfigError, match="train.extra_terms.mode_seeking"):
+        micro_cfg("train.extra_terms.mode_seeking=-1")
 
 
 @pytest.mark.parametrize("parts", ["[spatial]", "[temporal]"])

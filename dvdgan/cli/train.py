@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from dvdgan.cli import UserError
-from dvdgan.config import DVDGANConfig, list_presets, load_preset, resolve_config
+from dvdgan.config import MOVED_KEYS, DVDGANConfig, list_presets, load_preset, resolve_config
 
 RUNS_ROOT = Path("runs")
 
@@ -135,8 +135,9 @@ def _fit_to_data(cfg: DVDGANConfig, preset: DVDGANConfig, args: argparse.Namespa
         cfg = cfg.with_values({"model.class_names": []})
     if fit_classes and n != cfg.model.num_classes:
         values: dict[str, object] = {"model.num_classes": n}
-        if n < 2 and not any(s.startswith("train.class_loss=") for s in args.sets):
-            values["train.class_loss"] = 0.0  # the preset's class loss: nothing to classify in unlabelled data
+        set_keys = {MOVED_KEYS.get(k, k) for k in (s.split("=", 1)[0].strip() for s in args.sets)}  # old names too
+        if n < 2 and "train.extra_terms.class_loss" not in set_keys:
+            values["train.extra_terms.class_loss"] = 0.0  # the preset's: nothing to classify in unlabelled data
         cfg = cfg.with_values(values)
     if fit_metrics:
         cfg = adapt_metrics(cfg, ds, keep_protocol=cfg.eval.protocol != preset.eval.protocol)

@@ -186,7 +186,8 @@ class DualDiscriminator(nn.Module):
         self, video: torch.Tensor, y: torch.Tensor | None = None, class_logits: bool = False
     ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Scores per discriminator; with ``class_logits`` also each head's ``<embed(c), h>`` for every class c,
-        ``[B, positions, classes]`` (positions: D_S's k frames, D_T's time steps), for ``train.class_loss``."""
+        ``[B, positions, classes]`` (positions: D_S's k frames, D_T's time steps), for
+        ``train.extra_terms.class_loss``."""
         c = self.cfg
         expected = (c.num_frames, c.channels, c.resolution, c.resolution)
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:

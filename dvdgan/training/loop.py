@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from dvdgan.config import ConfigError, DVDGANConfig, TrainConfig
+from dvdgan.config import ConfigError, DVDGANConfig, ExtraTermsConfig
 from dvdgan.data import build_dataset
 from dvdgan.limits import check_clip_size, check_micro_batch
 from dvdgan.losses import DOutputs, ExtraTerms, GOutputs, d_objective, g_objective, pair_labels
@@ -135,11 +135,11 @@ def layer_sigmas(G: nn.Module, D: nn.Module) -> dict[str, float]:
     return out
 
 
-def extra_terms(t: TrainConfig, context_frames: int) -> ExtraTerms:
-    """The weights of the objective's terms beyond the paper's hinge loss, from ``train``. DVD-GAN-FP has no
-    mode-seeking term: each of its clips continues its own context, so no two share one to differ from."""
-    return ExtraTerms(class_d=t.class_loss, class_g=t.g_class_loss, class_g_cap=t.class_loss_g_cap,
-                      diversity=0.0 if context_frames else t.diversity)
+def extra_terms(e: ExtraTermsConfig, context_frames: int) -> ExtraTerms:
+    """The weights of the objective's terms beyond the paper's hinge loss, from ``train.extra_terms``. DVD-GAN-FP
+    has no mode-seeking term: each of its clips continues its own context, so no two share one to differ from."""
+    return ExtraTerms(class_d=e.class_loss, class_g=e.g_class_loss, class_g_cap=e.class_loss_g_cap,
+                      mode_seeking=0.0 if context_frames else e.mode_seeking)
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -200,7 +200,7 @@ class Trainer:
         self.opt_D = adam(self.D, t.lr_d, t, self.device)
         self.totals, self.guard = DeviceTotals(self.device), FiniteGuard(self.device)
         self.context_frames = cfg.model.context_frames
-        self.extra_terms = extra_terms(t, self.context_frames)
+        self.extra_terms = extra_terms(t.extra_terms, self.context_frames)
         self.layout = BatchLayout.create(
             t.batch_size, t.micro_batch, self.dist.world_size, t.d_steps + (1 if self.context_frames else 0)
         )
@@ -352,8 +352,9 @@ class Trainer:
         return module.no_sync() if (isinstance(module, DDP) and not last) else contextlib.nullcontext()
 
     def _discriminate(self, D: nn.Module, videos: torch.Tensor, labels: torch.Tensor | None):
-        """D's scores, and with ``train.class_loss`` its heads' class logits (else an empty dict), in fp32."""
-        if not self.cfg.train.class_loss:
+        """D's scores, and with ``train.extra_terms.class_loss`` its heads' class logits (else an empty dict), in
+        fp32."""
+        if not self.cfg.train.extra_terms.class_loss:
             return {k: v.float() for k, v in D(videos, labels).items()}, {}
         scores, logits = D(videos, labels, class_logits=True)
         return {k: v.float() for k, v in scores.items()}, {k: v.float() for k, v in logits.items()}
@@ -384,7 +385,7 @@ class Trainer:
             for last in self._micro_steps(phase):
                 real, real_y = self._next_real() if self.context_frames else (None, None)
                 z, y = self._fake_inputs(self.layout.micro, real_y)
-                if self.extra_terms.diversity and y is not None:  # the mode-seeking term compares one label's clips
+                if self.extra_terms.mode_seeking and y is not None:  # the mode-seeking term compares one label's clips
                     y = pair_labels(y)
                 with self._no_sync(self.G_train, last), self.autocast:
                     fake = self._generate(self.G_train, z, y, real)
