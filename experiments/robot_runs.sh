@@ -3,6 +3,7 @@
 #   cpu   -- `small` as shipped (the CPU recipe), unconditional on the robot store
 #   paper -- the paper's recipe at the same widths, batch and step budget (experiments/robot/paper.yaml)
 #   fp    -- DVD-GAN-FP 1 -> 15 at 64x64 with the CPU recipe (experiments/robot/fp.yaml)
+#   fp-residual -- fp, G predicting changes of the context frame (experiments/robot/fp-residual.yaml)
 #
 #   bash experiments/robot_runs.sh DATA OUT STEPS [NAME ...]     e.g. data/robot runs/robot 2000 cpu paper
 #
@@ -22,6 +23,7 @@ declare -A args=(
     [cpu]="--preset small"
     [paper]="--preset kinetics600-12x64 --config $here/robot/paper.yaml"
     [fp]="--preset small --config $here/robot/fp.yaml"
+    [fp-residual]="--preset small --config $here/robot/fp-residual.yaml"
 )
 source "$here/_two_at_a_time.sh"
 # shellcheck disable=SC2206

@@ -57,6 +57,33 @@ def test_z_scale_multiplies_the_noise() -> None:
         assert not torch.allclose(scaled(z, None, context=context), g(z, None, context=context), atol=1e-3)
 
 
+def test_context_residual_draws_changes_of_the_last_context_frame() -> None:
+    import dataclasses
+
+    cfg, plain = _fp_model()
+    residual_cfg = dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator, context_residual=True))
+    residual = Generator(residual_cfg).eval()
+    residual.load_state_dict(plain.state_dict())  # no new weights: the same head, another output rule
+    z = torch.randn(2, cfg.generator.z_dim)
+    context = torch.rand(2, cfg.context_frames, 3, 32, 32) * 1.6 - 0.8
+    context[0, -1, 0, 0, 0] = 1.0  # a saturated pixel stays finite
+    with torch.no_grad():
+        head = torch.atanh(plain(z, None, context=context).double().clamp(-1 + 1e-12, 1 - 1e-12))
+        made = residual(z, None, context=context).double()
+    last = torch.atanh(context[:, -1:].double().clamp(-0.995, 0.995))
+    expected = torch.tanh(head + last)
+    assert torch.isfinite(made).all()
+    assert (made - expected).abs().max() < 1e-4
+    assert (made - plain(z, None, context=context)).abs().mean() > 0.05  # the rule changed the frames
+
+
+def test_context_residual_needs_context_frames() -> None:
+    from dvdgan.config import ConfigError
+
+    with pytest.raises(ConfigError, match="context_residual needs model.context_frames > 0"):
+        load_preset("tiny").override(["model.generator.context_residual=true"])
+
+
 def test_spatial_d_samples_predicted_frames_only() -> None:
     cfg = load_preset("tiny-fp").model
     d = DualDiscriminator(cfg)

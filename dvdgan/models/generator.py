@@ -144,8 +144,11 @@ class Generator(nn.Module):
             x = level(x, cond, h0, steps=self.num_frames if i == 0 else None)
         t = self.num_frames
         h = g_activation(self.head_bn(x.flatten(0, 1), cond), self.cfg.generator.relu_slope)
-        video = torch.tanh(self.head_conv(h))
-        return video.unflatten(0, (b, t))  # [B, T, 3, H, W]
+        out = self.head_conv(h).unflatten(0, (b, t))
+        if self.cfg.generator.context_residual and context is not None:
+            # a change of the last context frame [ours flag]; atanh of a clamped frame keeps it finite at +-1
+            out = out + torch.atanh(context[:, -1:].clamp(-_RESIDUAL_EDGE, _RESIDUAL_EDGE))
+        return torch.tanh(out)  # [B, T, 3, H, W]
 
     @property
     def class_names(self) -> list[str]:
@@ -158,6 +161,9 @@ class Generator(nn.Module):
         """z ~ N(0, I), truncated at |z| <= ``truncation`` by resampling when it is > 0 [BigGAN]."""
         device = device if device is not None else self.linear.weight.device
         return truncated_normal((n, self.z_dim), truncation, generator).to(device)
+
+
+_RESIDUAL_EDGE = 0.995  # atanh(0.995) = 3.0: a saturated context pixel stays reachable from the head's outputs
 
 
 def truncated_normal(shape: tuple[int, ...], threshold: float = 0.0,
