@@ -19,7 +19,7 @@ from dvdgan.config import ConfigError, ModelConfig
 from dvdgan.training import checkpoint as ckpt
 
 TRAIN = [s for s in MICRO if not s.startswith("train.sample_every=")] + [
-    "train.sample_every=2", "train.eval_every=0", "train.class_loss=0"]
+    "train.sample_every=2", "train.eval_every=0", "train.extra_terms.class_loss=0"]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,51 @@ def test_a_run_from_before_the_names_resumes_and_gains_them(trained, tmp_path, c
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["train", "--resume", "--out", str(run), "--steps", "3", "--quiet"]) == 0
     assert ckpt.read_checkpoint(ckpt.checkpoint_path(run, 3))["config"]["model"]["class_names"] == ["a", "b"]
+
+
+def test_eval_table_names_each_class_and_its_commonest_rejection(capsys) -> None:
+    assert main(["eval", "pretrained:tiny-shapes", "--metrics", "class_acc", "--num-samples", "18"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = out.index(next(line for line in out if line.startswith("class ")))
+    rows = out[header + 1: header + 10]
+    assert [r.split("  ")[0].strip() for r in rows] == [
+        "red square", "green square", "blue square", "red circle", "green circle", "blue circle", "red triangle",
+        "green triangle", "blue triangle"]
+    assert all(float(r.split()[2]) <= 1.0 for r in rows)  # the class_acc column
+    assert any("(" in r for r in rows)  # at least one class has a reason of rejection beside it
+
+
+def test_eval_table_without_names_shows_ids_and_a_json_list_of_names() -> None:
+    from dvdgan.cli.eval import format_table
+
+    results = {"checkpoint": "m", "step": 1, "data": "shapes", "class_acc": 0.5,
+               "class_acc_per_class": [1.0, 0.0], "class_names": ["0", "1"],
+               "class_acc_rejected": {"faint": [0.0, 0.25], "splits": [0.0, 0.75]}}
+    lines = format_table(results).splitlines()
+    assert lines[-2].split() == ["0", "1.000"] and lines[-1].split() == ["1", "0.000", "splits", "(0.75)"]
+    assert "class_acc_per_class" not in format_table({**results, "class_names": []})  # a list: JSON only
+
+
+@pytest.mark.parametrize("name", ["tiny-shapes", "tiny-motion"])
+def test_shipped_conditional_models_carry_their_datas_class_names(name) -> None:
+    from dvdgan.data import build_dataset
+    from dvdgan.release import load_pretrained
+    from dvdgan.release.shipped import shipped_path
+
+    exported = load_pretrained(f"pretrained:{name}")
+    m = exported.config.model
+    data = build_dataset(exported.config.data, m.num_frames, m.resolution, seed=1)
+    assert exported.G_ema.class_names == list(data.class_names) and len(data.class_names) == m.num_classes
+    card = (shipped_path(name) / "README.md").read_text()
+    assert card.count("## Classes") == 1 and f"0 `{data.class_names[0]}`" in card
+
+
+def test_restate_classes_adds_or_replaces_the_section() -> None:
+    from dvdgan.release.card import restate_classes
+
+    card = "# m\n\nintro\n\n## Use\n\nrun it\n\n## Metrics\n\nnone\n"
+    once = restate_classes(card, ["a", "b"])
+    assert once.index("## Classes") < once.index("## Use") and "0 `a`, 1 `b`" in once
+    twice = restate_classes(once, ["c", "d"])
+    assert twice.count("## Classes") == 1 and "0 `c`, 1 `d`" in twice and "`a`" not in twice
+    assert twice.endswith("## Use\n\nrun it\n\n## Metrics\n\nnone\n")

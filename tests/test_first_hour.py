@@ -152,7 +152,10 @@ def test_eval_prints_a_table_and_says_where_its_json_went(trained, capsys) -> No
     assert main(["eval", str(run), "--metrics", "class_acc", "--num-samples", "9"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
-    assert len(lines) < 10 and lines[1].split() == ["metric", "value", "protocol"]
+    metrics, _, per_class = "\n".join(lines).partition("\n\n")  # the headline table, then one row per class
+    assert len(metrics.splitlines()) < 10 and lines[1].split() == ["metric", "value", "protocol"]
+    assert len(per_class.splitlines()) == 1 + 9  # a header and the nine shapes classes, by name
+    assert per_class.splitlines()[1].startswith("red square ")
     (row,) = [line for line in lines if line.startswith("class_acc ")]
     saved = json.loads((run / f"eval-{STEPS:08d}.json").read_text())
     assert row.split()[1] == f"{saved['class_acc']:.4g}" and "9 generated clips" in row

@@ -200,7 +200,7 @@ def test_hub_download_from_a_local_cache(exported: Path, tmp_path: Path, offline
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     out = tmp_path / "clips"
     assert main(["sample", "hf:someone/micro", "--outdir", str(out), "--classes", "2", "--n", "2"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["00000-class2.mp4", "00001-class2.mp4"]
+    assert sorted(p.name for p in out.iterdir()) == ["00000-blue-square.mp4", "00001-blue-square.mp4"]
 
 
 def test_push_to_hub_uploads_exactly_the_export(run: Path, exported: Path, tmp_path: Path, offline,

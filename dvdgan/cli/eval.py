@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, CheckpointError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
     results = {"checkpoint": str(ckpt.path), "step": ckpt.step, "data": cfg.data.source, "seed": args.seed,
-               **results}
+               **_class_names(cfg.model), **results}
     text = json_line(results, indent=2)  # NaN (e.g. an undefined ratio) becomes null: strict JSON
     print(text if args.json else format_table(results))
     if out is not None:
@@ -107,8 +107,17 @@ def _protocol(key: str, results: dict) -> str:
     return ""
 
 
+def _class_names(model) -> dict:
+    """``{"class_names": [...]}``, the name of each class id (the model's, else the ids), for the per-class lists
+    of the results; empty for an unconditional model."""
+    if not model.num_classes:
+        return {}
+    return {"class_names": list(model.class_names) or [str(c) for c in range(model.num_classes)]}
+
+
 def format_table(results: dict) -> str:
-    """The headline numbers as a short table (metric, value, protocol); lists and details stay in the JSON."""
+    """The headline numbers as a short table (metric, value, protocol), then class accuracy per class by name with
+    its most common reason of rejection; other lists and details stay in the JSON."""
     rows = []
     for key, value in results.items():
         if key in _NOT_METRICS or key.endswith(("_samples", "_fake", "_real", "_std")) or isinstance(value, bool):
@@ -122,4 +131,20 @@ def format_table(results: dict) -> str:
     widths = [max(len(r[i]) for r in [("metric", "value", "protocol"), *rows]) for i in range(2)]
     lines = [head, f"{'metric':<{widths[0]}}  {'value':>{widths[1]}}  protocol"]
     lines += [f"{k:<{widths[0]}}  {v:>{widths[1]}}  {p}".rstrip() for k, v, p in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + _per_class_lines(results))
+
+
+def _per_class_lines(results: dict) -> list[str]:
+    """class_acc per class, named, with the reason that rejected most of that class's clips."""
+    accuracy, names = results.get("class_acc_per_class"), results.get("class_names")
+    if not accuracy or not names or len(names) != len(accuracy):
+        return []
+    rejected = results.get("class_acc_rejected") or {}
+    width = max(len(n) for n in ["class", *names])
+    lines = ["", f"{'class':<{width}}  class_acc  most rejected as"]
+    for c, (name, acc) in enumerate(zip(names, accuracy, strict=True)):
+        shares = {reason: values[c] for reason, values in rejected.items() if values[c] and values[c] == values[c]}
+        worst = max(shares, key=shares.get) if shares else ""
+        shown = "undefined" if acc is None or acc != acc else f"{acc:.3f}"
+        lines.append(f"{name:<{width}}  {shown:>9}  {f'{worst} ({shares[worst]:.2f})' if worst else ''}".rstrip())
+    return lines

@@ -284,30 +284,39 @@ def _generate_synthesis(args: argparse.Namespace, G, m) -> tuple[np.ndarray, lis
     return videos, row_labels, videos, (y.numpy() if y is not None else None)
 
 
-CLIP_NAME = re.compile(r"^\d{5}(-class\d+)?\.mp4$")
+CLIP_NAME = re.compile(r"^\d{5}(-[a-z0-9_.-]+)?\.mp4$")  # what clip_names writes: never overwritten
 
 
-def clip_names(labels: np.ndarray | None, n: int) -> list[str]:
-    """File names of ``--outdir`` clips: their index and, for class-conditional models, their class."""
+def clip_names(labels: np.ndarray | None, n: int, class_names: list[str] | None = None) -> list[str]:
+    """File names of ``--outdir`` clips: their index and, for class-conditional models, their class's name made
+    safe for any file system (``00003-red-circle.mp4``), or ``class<id>`` where the model names no classes."""
     if labels is None:
         return [f"{i:05d}.mp4" for i in range(n)]
-    return [f"{i:05d}-class{int(c)}.mp4" for i, c in enumerate(labels)]
+    return [f"{i:05d}-{_file_word(class_names[int(c)]) if class_names else f'class{int(c)}'}.mp4"
+            for i, c in enumerate(labels)]
 
 
-def _write_clips(folder: Path, clips: np.ndarray, labels: np.ndarray | None, fps: int) -> None:
+def _file_word(name: str) -> str:
+    """``name`` in lower-case letters, digits, ``_ . -`` (others become ``-``), at most 40 characters."""
+    word = re.sub(r"[^a-z0-9_.]+", "-", name.lower()).strip("-.")[:40].rstrip("-.")
+    return word or "class"
+
+
+def _write_clips(folder: Path, clips: np.ndarray, labels: np.ndarray | None, fps: int,
+                 class_names: list[str]) -> None:
     from dvdgan.sampling import write_video
 
-    for name, clip in zip(clip_names(labels, len(clips)), clips, strict=True):
+    for name, clip in zip(clip_names(labels, len(clips), class_names), clips, strict=True):
         write_video(folder / name, clip, fps=fps)
 
 
 def _write_outputs(args: argparse.Namespace, columns: int, grid: np.ndarray, row_labels: list[str] | None,
-                   clips: np.ndarray, labels: np.ndarray | None) -> str:
+                   clips: np.ndarray, labels: np.ndarray | None, class_names: list[str]) -> str:
     """Write what was asked (``columns`` clips per grid row); returns what was written, for the final line."""
     from dvdgan.sampling import make_filmstrip, make_grid, write_video
 
     if args.outdir is not None:
-        _write_clips(Path(args.outdir), clips, labels, args.fps)
+        _write_clips(Path(args.outdir), clips, labels, args.fps, class_names)
         return f"{args.outdir}/ ({len(clips)} MP4 files)"
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -336,5 +345,5 @@ def run(args: argparse.Namespace) -> int:
                         "context_frames 0 and makes clips from noise alone: drop --context")
     made = _generate_fp(args, G, ckpt.config) if m.context_frames else _generate_synthesis(args, G, m)
     columns = args.n + (1 if m.context_frames else 0)  # DVD-GAN-FP rows start with the real clip
-    print(f"wrote {_write_outputs(args, columns, *made)} from {ckpt.path}")
+    print(f"wrote {_write_outputs(args, columns, *made, class_names=m.class_names)} from {ckpt.path}")
     return 0

@@ -133,6 +133,18 @@ def _classes_section(names: list[str]) -> list[str]:
             "`dvdgan sample --classes` takes either; in Python `G.class_names[y]` names class id `y`.", ""]
 
 
+def restate_classes(card: str, names: list[str]) -> str:
+    """``card`` with its Classes section saying ``names`` (added before the Use section where it has none)."""
+    head, found, rest = card.partition("## Classes\n")
+    if found:  # drop the old section up to the next one
+        _, after, tail = rest.partition("\n## ")
+        card = head + "## " + tail if after else head
+    head, found, rest = card.partition("## Use\n")
+    if not found:
+        raise ValueError("the card has no '## Use' section")
+    return head + "\n".join(_classes_section(names)) + "\n" + found + rest
+
+
 def model_card(f: CardFacts) -> str:
     """The card as Markdown: what the model makes, how to use it, how it was made, what it measured."""
     m, d = f.cfg.model, f.cfg.data
