@@ -84,6 +84,14 @@ def test_removed_flags_load_only_at_their_old_default(key: str) -> None:
         assert "\n" not in str(info.value)
 
 
+def assert_one_line_errors(cases: dict[str, str]) -> None:
+    """Each ``--set`` item of ``cases`` is a one-line ConfigError holding its message."""
+    for item, message in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_preset().override([item])
+        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
 def test_bad_values_are_one_line_config_errors() -> None:
     """Bad-input review 2 and 9: each bad value is a ConfigError naming the key, before anything runs."""
     cases = {
@@ -94,10 +102,7 @@ def test_bad_values_are_one_line_config_errors() -> None:
         "eval.protocol=fvd64_4f": "FVD is undefined for fewer than 9 frames",
         "eval.protocol=fvd1_16f": "at least 2 real and 2 generated clips",
     }
-    for item, message in cases.items():
-        with pytest.raises(ConfigError) as info:
-            load_preset().override([item])
-        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert_one_line_errors(cases)
     # A protocol name carries its counts: fvd64_12f is 64 vs 64 clips of 12 frames.
     assert load_preset().override(["eval.protocol=fvd64_12f"]).eval.protocol == "fvd64_12f"
 
@@ -185,10 +190,7 @@ def test_extra_term_weights_are_checked_under_their_full_key() -> None:
         "train.extra_terms.class_loss=.nan": "train.extra_terms.class_loss must be a finite weight >= 0, got nan",
         "train.extra_terms.class_loss_g=-2": "train.extra_terms.class_loss_g must be a finite weight >= 0 or null",
     }
-    for item, message in cases.items():
-        with pytest.raises(ConfigError) as info:
-            load_preset().override([item])
-        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert_one_line_errors(cases)
     with pytest.raises(ConfigError, match=r"train.extra_terms.class_loss needs a class-conditional model .* set "
                                           r"train.extra_terms.class_loss=0$"):
         load_preset().override(["model.num_classes=0"])
