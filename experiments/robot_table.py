@@ -3,7 +3,7 @@ to the untrained generator and, for DVD-GAN-FP, the baseline that repeats the la
 
     python experiments/robot_table.py --test data/robot/test --protocol fvd256_16f \\
         --run cpu=runs/robot/cpu --run paper=runs/robot/paper --run fp=runs/robot/fp [--steps 500 1000] \\
-        --json docs/results/robot-table.json
+        [--skip untrained repeat] --json docs/results/robot-table.json
 
 Every row is evaluated by ``dvdgan.training.evaluate.evaluate_generator`` on the same test store, protocol and
 seed, so a DVD-GAN-FP row and its baseline continue the same test contexts and are compared with the same real
@@ -60,12 +60,13 @@ def protocol_clips(protocol: str) -> int:
     return get_protocol(protocol).num_fake
 
 
-def run_rows(label: str, run: Path, test: str, protocol: str, steps: list[int]) -> list[dict]:
+def run_rows(label: str, run: Path, test: str, protocol: str, steps: list[int], skip: tuple[str, ...] = ()
+             ) -> list[dict]:
     newest = load_checkpoint(run)
     cfg = newest.config.with_values({"data.source": f"prepared:{test}", "eval.standing_stats": 0})
     dataset = build_dataset(cfg.data, cfg.model.num_frames, cfg.model.resolution, seed=cfg.train.seed + 1)
-    rows = [row(f"{label}: untrained", untrained(cfg), cfg, dataset, protocol, 0)]
-    if cfg.model.context_frames:
+    rows = [] if "untrained" in skip else [row(f"{label}: untrained", untrained(cfg), cfg, dataset, protocol, 0)]
+    if cfg.model.context_frames and "repeat" not in skip:
         frames = cfg.model.num_frames - cfg.model.context_frames
         rows.append(row(f"{label}: repeat context", RepeatContext(frames), cfg, dataset, protocol, None))
     kept = set(list_checkpoints(run))
@@ -85,13 +86,15 @@ def main() -> None:
     p.add_argument("--steps", type=int, nargs="*", default=[])
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the rows here")
+    p.add_argument("--skip", nargs="*", default=[], choices=["untrained", "repeat"],
+                   help="rows already measured by an earlier table (same test store, protocol and seed)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = []
     for spec in args.run:
         label, _, run = spec.partition("=")
-        rows += run_rows(label, Path(run), args.test, args.protocol, sorted(args.steps))
+        rows += run_rows(label, Path(run), args.test, args.protocol, sorted(args.steps), tuple(args.skip))
     print(f"\n| row | step | FVD ({args.protocol}) | motion ratio min | max |\n|---|---:|---:|---:|---:|")
     for r in rows:
         step = "" if r["step"] is None else r["step"]
