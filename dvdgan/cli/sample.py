@@ -234,14 +234,17 @@ def _check_sample_size(n: int, rows: int, extra: int, z_dim: int, m) -> None:
                         f"{gib(MAX_SAMPLE_BYTES)} dvdgan sample allows; use --n {most:,} or less")
 
 
-def _generate_fp(args: argparse.Namespace, G, cfg) -> tuple[np.ndarray, list[str] | None, np.ndarray,
-                                                            np.ndarray | None]:
+def _generate_fp(args: argparse.Namespace, G, cfg, examples: Path | None = None
+                 ) -> tuple[np.ndarray, list[str] | None, np.ndarray, np.ndarray | None]:
     """DVD-GAN-FP: a row per context clip (the real clip, then ``--n`` futures); also the generated clips alone."""
     from dvdgan.sampling import class_labels, generate
     from dvdgan.video import uint8_to_video
 
     m = cfg.model
-    if args.context is None:
+    if args.context is None and examples is not None:  # an export's own example clips (contexts.npz)
+        print(f"no --context: continuing the example clips of {examples}", file=sys.stderr)
+        clips, file_labels = load_context_clips(str(examples), m.context_frames, m.resolution)
+    elif args.context is None:
         clips, file_labels = _built_in_contexts(cfg)
     else:
         clips, file_labels = load_context_clips(args.context, m.context_frames, m.resolution)
@@ -343,7 +346,8 @@ def run(args: argparse.Namespace) -> int:
     if args.context is not None and not m.context_frames:  # was ignored: clips from noise, the file never read
         raise UserError(f"--context is for DVD-GAN-FP models (model.context_frames > 0); {args.checkpoint} has "
                         "context_frames 0 and makes clips from noise alone: drop --context")
-    made = _generate_fp(args, G, ckpt.config) if m.context_frames else _generate_synthesis(args, G, m)
+    examples = getattr(ckpt, "contexts", None)  # an export's contexts.npz
+    made = _generate_fp(args, G, ckpt.config, examples) if m.context_frames else _generate_synthesis(args, G, m)
     columns = args.n + (1 if m.context_frames else 0)  # DVD-GAN-FP rows start with the real clip
     print(f"wrote {_write_outputs(args, columns, *made, class_names=m.class_names)} from {ckpt.path}")
     return 0

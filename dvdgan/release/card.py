@@ -51,6 +51,7 @@ class CardFacts:
     metrics: dict[str, Any] | None = None  # one record of the run's metrics.jsonl
     gif: str = ""  # a sample GIF, relative to the card
     reference: str = ""  # what `dvdgan sample` takes to load it: a folder, pretrained:NAME or hf:USER/REPO
+    contexts: bool = False  # the export carries example context clips (DVD-GAN-FP)
 
 
 def metrics_at(run_dir: Path, step: int) -> dict[str, Any] | None:
@@ -96,11 +97,13 @@ def restate_metrics(card: str, metrics: dict[str, Any], origin: str) -> str:
     return head + found + "\n" + "\n".join(_metrics_section(metrics, origin)) + "\n"
 
 
-def _usage(reference: str, cfg: DVDGANConfig) -> list[str]:
+def _usage(reference: str, cfg: DVDGANConfig, contexts: bool = False) -> list[str]:
     """How to load the model: ``reference`` is what ``dvdgan sample`` takes (an export folder, ``pretrained:NAME``
     or ``hf:USER/REPO``); ``from_pretrained`` takes the name of a shipped model, a Hub id or a folder."""
     m = cfg.model
     context = " --context clips.npz" if m.context_frames else ""
+    if m.context_frames and contexts:
+        context = "  # continues the example clips in contexts.npz; --context clips.npz continues yours"
     python = reference.removeprefix("pretrained:").removeprefix("hf:")
     return ["```bash", f"dvdgan sample {_quoted(reference)} --out samples.gif{context}", "```", "", "```python",
             "import dvdgan", "", f"G = dvdgan.from_pretrained({json.dumps(python)})  # G_ema, in eval mode",
@@ -115,13 +118,13 @@ def _quoted(text: str) -> str:
     return shlex.quote(text)
 
 
-def restate_usage(card: str, reference: str, cfg: DVDGANConfig) -> str:
+def restate_usage(card: str, reference: str, cfg: DVDGANConfig, contexts: bool = False) -> str:
     """``card`` with its Use section's commands loading the model from ``reference`` (e.g. once on the Hub)."""
     head, found, rest = card.partition("## Use\n")
     _, after, tail = rest.partition("\n## ")
     if not found or not after:
         raise ValueError("the card has no '## Use' section")
-    return head + found + "\n" + "\n".join(_usage(reference, cfg)) + "\n" + after + tail
+    return head + found + "\n" + "\n".join(_usage(reference, cfg, contexts)) + "\n" + after + tail
 
 
 def _classes_section(names: list[str]) -> list[str]:
@@ -162,7 +165,7 @@ def model_card(f: CardFacts) -> str:
         rows = "one row per context clip: its frames, then the prediction" if m.context_frames else "one row per class"
         lines += [f"![samples, {rows}]({f.gif})", ""]
     lines += _classes_section(m.class_names)
-    lines += ["## Use", "", *_usage(f.reference or f"pretrained:{f.name}", f.cfg), "",
+    lines += ["## Use", "", *_usage(f.reference or f"pretrained:{f.name}", f.cfg, f.contexts), "",
               "## How it was made", "",
               f"- command: `{f.command}`",
               f"- steps: {f.step}",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -23,7 +24,13 @@ from dvdgan.training.checkpoint import config_from_checkpoint, load_state_checke
 FORMAT = "dvdgan-generator"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "README.md"
-FILES = (WEIGHTS, CONFIG, CARD)
+# DVD-GAN-FP models of the user's own footage may carry a few real clips to continue (uint8 [N, T, H, W, 3], no
+# pickle): `dvdgan sample` uses them when given no --context
+CONTEXTS = "contexts.npz"
+REQUIRED = (WEIGHTS, CONFIG, CARD)
+FILES = (*REQUIRED, CONTEXTS)
+# float types a generator's weights may be stored in (half the size in 16 bits); they load as the network's fp32
+STORED_FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 MAX_CONFIG_BYTES = 1 << 20  # a config.json is ~2 kB; refuse to read a huge one into memory
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
           "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8, "BOOL": torch.bool}
@@ -42,6 +49,7 @@ class Exported:
     step: int
     standing_stats: int  # > 0: G_ema's BN statistics are its own, from that many of its clips
     G_ema: nn.Module
+    contexts: Path | None = None  # example context clips (``CONTEXTS``) of a DVD-GAN-FP export, when it has them
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -74,20 +82,33 @@ def check_export_folder(out: Path) -> None:
 
 
 def write_export(out: str | Path, G_ema: nn.Module, cfg: DVDGANConfig, step: int, standing_stats: int,
-                 card: str) -> Path:
-    """Write the three files, each atomically (a killed export never leaves a half-written file)."""
+                 card: str, contexts: np.ndarray | None = None, dtype: torch.dtype = torch.float32) -> Path:
+    """Write the three files (and ``contexts``, example context clips, when given), each atomically (a killed
+    export never leaves a half-written file); floating-point weights stored as ``dtype``."""
     from safetensors.torch import save_file
 
+    if dtype not in STORED_FLOATS:
+        raise ExportError(f"weights can be stored as {', '.join(map(str, STORED_FLOATS))}, not {dtype}")
     out = Path(out)
     check_export_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     # clone: safetensors refuses tensors that share memory, and the file must not depend on the module's layout
-    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in G_ema.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype, copy=True).contiguous()
+               for k, v in G_ema.state_dict().items()}
+    if contexts is not None:
+        _atomic(out / CONTEXTS, lambda tmp: _save_clips(tmp, contexts))
+    else:  # an earlier export's examples would not belong to this model
+        (out / CONTEXTS).unlink(missing_ok=True)
     _atomic(out / WEIGHTS, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
     text = json.dumps(config_document(cfg, step, standing_stats), indent=2) + "\n"
     _atomic(out / CONFIG, lambda tmp: tmp.write_text(text))
     _atomic(out / CARD, lambda tmp: tmp.write_text(card))
     return out
+
+
+def _save_clips(path: Path, clips: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: given a name, numpy would append ".npz" to the temporary one
+        np.savez_compressed(f, videos=clips)
 
 
 def _atomic(path: Path, write) -> None:
@@ -161,7 +182,7 @@ def read_header(path: Path) -> dict[str, torch.Tensor]:
 
     if not path.is_file():
         raise ExportError(f"{path.parent} is an incomplete dvdgan export: it has no {path.name} (expected "
-                          f"{', '.join(FILES)}, as dvdgan export writes them)")
+                          f"{', '.join(REQUIRED)}, as dvdgan export writes them)")
     try:
         with safe_open(str(path), framework="pt") as f:
             slices = {k: f.get_slice(k) for k in f.keys()}  # noqa: SIM118 - a safe_open handle is not a dict
@@ -193,12 +214,15 @@ def read_export(folder: str | Path, device: torch.device | str = "cpu") -> Expor
     load_state_checked(G, declared, "G_ema", weights, assign=True)  # names and shapes, on the meta device
     _check_dtypes(expected, declared, weights)
     # Copies in fresh (64-byte aligned) memory: safetensors' offsets are not aligned, and CPU kernels round
-    # differently on unaligned tensors, so samples would differ from the checkpoint's in the last bit.
-    tensors = {k: v.clone() for k, v in load_file(str(weights)).items()}
+    # differently on unaligned tensors, so samples would differ from the checkpoint's in the last bit. 16-bit
+    # weights become the network's fp32 here.
+    tensors = {k: v.to(expected[k]) if v.dtype != expected[k] else v.clone()
+               for k, v in load_file(str(weights)).items()}
     _check_finite(tensors, weights)
     G.load_state_dict(tensors, assign=True)
     G = G.to(device).eval().requires_grad_(False)
-    return Exported(folder, cfg, step, standing, G)
+    contexts = folder / CONTEXTS
+    return Exported(folder, cfg, step, standing, G, contexts if contexts.is_file() else None)
 
 
 def _check_finite(tensors: dict[str, torch.Tensor], source: Path) -> None:
@@ -211,7 +235,9 @@ def _check_finite(tensors: dict[str, torch.Tensor], source: Path) -> None:
 
 
 def _check_dtypes(expected: dict[str, torch.dtype], declared: dict[str, torch.Tensor], source: Path) -> None:
-    # A float16 tensor assigned into a float32 network would make its layers disagree on the dtype at run time.
+    # A float16 tensor assigned into a float32 network would make its layers disagree on the dtype at run time:
+    # 16-bit floats are converted on loading; any other mismatch is a damaged or foreign file.
     for name, t in declared.items():
-        if t.dtype != expected[name]:
+        widened = t.dtype in STORED_FLOATS and expected[name] == torch.float32
+        if t.dtype != expected[name] and not widened:
             raise ExportError(f"{source}: {name!r} is {t.dtype}, the network expects {expected[name]}")

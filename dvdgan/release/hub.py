@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dvdgan.extras import missing_extra
-from dvdgan.release.format import CARD, FILES, WEIGHTS, ExportError, read_config, read_header
+from dvdgan.release.format import CARD, CONTEXTS, FILES, WEIGHTS, ExportError, read_config, read_header
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # user/name, as the Hub spells repository ids
 
@@ -74,7 +74,7 @@ def _with_hub_card(folder: Path, repo_id: str, cfg) -> Iterator[Path]:
 
     card = folder / CARD
     try:
-        text = restate_usage(card.read_text(encoding="utf-8"), f"hf:{repo_id}", cfg)
+        text = restate_usage(card.read_text(encoding="utf-8"), f"hf:{repo_id}", cfg, (folder / CONTEXTS).is_file())
     except (OSError, UnicodeDecodeError, ValueError):  # no card, or one without a Use section: upload as it is
         yield folder
         return

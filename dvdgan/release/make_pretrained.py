@@ -15,6 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from dvdgan.release import shipped
 from dvdgan.release.export import export_checkpoint
 
@@ -27,17 +30,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--command", required=True, help="the command that trained the run, for the model card")
     p.add_argument("--n", type=int, default=4, help="samples per row of the GIF")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--contexts", default=None,
+                   help="DVD-GAN-FP of footage (not built-in data): .npy/.npz clips the card's GIF continues")
+    p.add_argument("--fp16", action="store_true", help="store the weights as float16 (half the wheel's share)")
     return p.parse_args(argv)
 
 
-def make_pretrained(run: str | Path, name: str, command: str, n: int = 4, seed: int = 0) -> int:
-    """Export ``run`` as the shipped model ``name`` and draw its card's GIF with ``dvdgan sample``; the exit status
-    of that command (0 on success)."""
+def make_pretrained(run: str | Path, name: str, command: str, n: int = 4, seed: int = 0,
+                    contexts: np.ndarray | None = None, fp16: bool = False) -> int:
+    """Export ``run`` as the shipped model ``name`` (with example ``contexts`` for a DVD-GAN-FP model of footage;
+    float16 weights with ``fp16``) and draw its card's GIF with ``dvdgan sample``; the exit status of that command
+    (0 on success)."""
     from dvdgan.cli import main as dvdgan_main  # the user's own command draws the GIF (cli sits above release)
 
     out = shipped.PRETRAINED_DIR / name
     gif = out / "samples.gif"
-    export_checkpoint(run, out, name=name, command=command, gif=gif.name, reference=f"pretrained:{name}")
+    export_checkpoint(run, out, name=name, command=command, gif=gif.name, reference=f"pretrained:{name}",
+                      contexts=contexts, dtype=torch.float16 if fp16 else torch.float32)
     status = dvdgan_main(["sample", f"pretrained:{name}", "--out", str(gif), "--n", str(n), "--seed", str(seed)])
     if status:
         return status
@@ -48,7 +57,12 @@ def make_pretrained(run: str | Path, name: str, command: str, n: int = 4, seed: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return make_pretrained(args.run, args.name, args.command, args.n, args.seed)
+    contexts = None
+    if args.contexts:
+        from dvdgan.data.arrays import load_array_file
+
+        contexts = np.asarray(load_array_file(Path(args.contexts))[0])
+    return make_pretrained(args.run, args.name, args.command, args.n, args.seed, contexts, args.fp16)
 
 
 if __name__ == "__main__":
