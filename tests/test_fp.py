@@ -60,9 +60,11 @@ def test_z_scale_multiplies_the_noise() -> None:
 def test_context_residual_draws_changes_of_the_last_context_frame() -> None:
     import dataclasses
 
-    cfg, plain = _fp_model()
-    residual_cfg = dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator, context_residual=True))
-    residual = Generator(residual_cfg).eval()
+    cfg, _ = _fp_model()
+    plain_cfg, residual_cfg = (dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator,
+                                                                                     context_residual=flag))
+                               for flag in (False, True))
+    plain, residual = Generator(plain_cfg).eval(), Generator(residual_cfg).eval()
     residual.load_state_dict(plain.state_dict())  # no new weights: the same head, another output rule
     z = torch.randn(2, cfg.generator.z_dim)
     context = torch.rand(2, cfg.context_frames, 3, 32, 32) * 1.6 - 0.8

@@ -45,6 +45,7 @@ def make_pretrained(run: str | Path, name: str, command: str, n: int = 4, seed: 
 
     out = shipped.PRETRAINED_DIR / name
     gif = out / "samples.gif"
+    gif.unlink(missing_ok=True)  # drawn again below; the export refuses a folder holding files not its own
     export_checkpoint(run, out, name=name, command=command, gif=gif.name, reference=f"pretrained:{name}",
                       contexts=contexts, dtype=torch.float16 if fp16 else torch.float32)
     status = dvdgan_main(["sample", f"pretrained:{name}", "--out", str(gif), "--n", str(n), "--seed", str(seed)])
