@@ -201,6 +201,11 @@ def test_9_devices_yaml_and_config_values(capsys, tmp_path) -> None:
     _one_line_error(capsys, ["train", "--set", "train.lr_g=[1,", "--dry-run"], "the value is not valid YAML")
     _one_line_error(capsys, ["train", "--set", "model.channels=1", "--dry-run"], "model.channels must be 3")
     _one_line_error(capsys, ["train", "--set", "eval.protocol=bogus", "--dry-run"], "unknown FVD protocol 'bogus'")
+    # a dry run refuses the sizes the run would refuse (it printed the config and exited 0)
+    _one_line_error(capsys, ["train", "--set", "model.num_frames=100000", "--dry-run"],
+                    "beyond the 1,024 frames dvdgan allows per clip")
+    _one_line_error(capsys, ["train", "--set", "train.batch_size=100000000", "--dry-run"],
+                    "lower train.batch_size or set train.micro_batch")
     if not torch.cuda.is_available():
         _one_line_error(capsys, ["train", "--device", "cuda", "--steps", "1", "--out", str(tmp_path / "r")],
                         "device 'cuda' but CUDA is not available")

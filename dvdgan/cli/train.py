@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
@@ -148,12 +149,13 @@ def run(args: argparse.Namespace) -> int:
     from dvdgan.data.decode import DecodeError
     from dvdgan.training.checkpoint import CheckpointError
     from dvdgan.training.distributed import shutdown_distributed
-    from dvdgan.training.loop import NonFiniteLossError, train
+    from dvdgan.training.loop import NonFiniteLossError, check_sizes, train
 
     finished = False
     try:
         cfg, run_dir = resolve(args)
-        if args.dry_run:
+        if args.dry_run:  # the same size checks as a run's, so that a dry run says what the run would refuse
+            check_sizes(cfg, int(os.environ.get("WORLD_SIZE", "1")))
             print(f"# run directory: {run_dir}")
             print(cfg.to_yaml(), end="")
             return 0
